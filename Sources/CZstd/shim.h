@@ -1,0 +1,4 @@
+#ifndef TRACECHECK_CZSTD_SHIM_H
+#define TRACECHECK_CZSTD_SHIM_H
+#include <zstd.h>
+#endif

@@ -1,0 +1,332 @@
+/// Typed events. Only the families the checker uses are decoded; the payload of every other
+/// event stays an undecoded byte range.
+
+public enum PageRefOp: UInt8, CaseIterable, Sendable {
+    case set, mod, modAndTest, modAndReturn, modUnless, freeze, unfreeze
+
+    public var eventName: String {
+        switch self {
+        case .set: "page_ref_set"
+        case .mod: "page_ref_mod"
+        case .modAndTest: "page_ref_mod_and_test"
+        case .modAndReturn: "page_ref_mod_and_return"
+        case .modUnless: "page_ref_mod_unless"
+        case .freeze: "page_ref_freeze"
+        case .unfreeze: "page_ref_unfreeze"
+        }
+    }
+}
+
+public enum KsmEventKind: UInt8, CaseIterable, Sendable {
+    case startScan, stopScan, enter, exit, mergeOnePage, mergeWithKsmPage, removeKsmPage
+    case removeRmapItem, advisor
+
+    public var eventName: String {
+        switch self {
+        case .startScan: "ksm_start_scan"
+        case .stopScan: "ksm_stop_scan"
+        case .enter: "ksm_enter"
+        case .exit: "ksm_exit"
+        case .mergeOnePage: "ksm_merge_one_page"
+        case .mergeWithKsmPage: "ksm_merge_with_ksm_page"
+        case .removeKsmPage: "ksm_remove_ksm_page"
+        case .removeRmapItem: "ksm_remove_rmap_item"
+        case .advisor: "ksm_advisor"
+        }
+    }
+}
+
+/// What an event line's name says it is.
+public enum EventName: Equatable, Sendable {
+    case pageRef(PageRefOp)
+    case ksm(KsmEventKind)
+    case wpPage
+    case processFork
+    case marker
+    case other
+
+    public static func classify(_ b: UnsafeRawBufferPointer, _ r: ByteRange) -> EventName {
+        let n = r.count
+        guard n >= 7 else { return .other }
+        switch b[r.start] {
+        case 0x70 where b.matches("page_ref_", at: r.start, end: r.end): // 'p'
+            switch n {
+            case 12 where b.equals(r, "page_ref_set"): return .pageRef(.set)
+            case 12 where b.equals(r, "page_ref_mod"): return .pageRef(.mod)
+            case 21 where b.equals(r, "page_ref_mod_and_test"): return .pageRef(.modAndTest)
+            case 23 where b.equals(r, "page_ref_mod_and_return"): return .pageRef(.modAndReturn)
+            case 19 where b.equals(r, "page_ref_mod_unless"): return .pageRef(.modUnless)
+            case 15 where b.equals(r, "page_ref_freeze"): return .pageRef(.freeze)
+            case 17 where b.equals(r, "page_ref_unfreeze"): return .pageRef(.unfreeze)
+            default: return .other
+            }
+        case 0x6B where b.matches("ksm_", at: r.start, end: r.end): // 'k'
+            for kind in KsmEventKind.allCases where kind.eventName.utf8.count == n {
+                if kind.eventName.utf8.elementsEqual(UnsafeRawBufferPointer(rebasing: b[r.start..<r.end])) {
+                    return .ksm(kind)
+                }
+            }
+            return .other
+        case 0x77 where n == 7 && b.equals(r, "wp_page"): return .wpPage
+        case 0x73 where n == 18 && b.equals(r, "sched_process_fork"): return .processFork
+        case 0x74 where n == 18 && b.equals(r, "tracing_mark_write"): return .marker
+        default: return .other
+        }
+    }
+}
+
+/// Page flags the checker reads, as a bit set decoded from `show_page_flags()` names or from
+/// cowtrace's `pgflags=`.
+public struct PageFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public static let locked = PageFlags(rawValue: 1 << 0)
+    public static let lru = PageFlags(rawValue: 1 << 1)
+    public static let dirty = PageFlags(rawValue: 1 << 2)
+    public static let writeback = PageFlags(rawValue: 1 << 3)
+    public static let head = PageFlags(rawValue: 1 << 4)
+    public static let swapbacked = PageFlags(rawValue: 1 << 5)
+    /// `owner_priv_1`: PG_swapcache when swapbacked.
+    public static let ownerPriv1 = PageFlags(rawValue: 1 << 6)
+    /// `mappedtodisk`: PG_anon_exclusive on anon pages in v5.19–v6.6.
+    public static let mappedToDisk = PageFlags(rawValue: 1 << 7)
+    /// `owner_2`: PG_anon_exclusive on anon pages in v6.18.
+    public static let owner2 = PageFlags(rawValue: 1 << 8)
+    /// cowtrace's explicit `swapcache` name.
+    public static let swapcacheName = PageFlags(rawValue: 1 << 9)
+
+    public var swapcache: Bool {
+        contains(.swapcacheName) || (contains(.swapbacked) && contains(.ownerPriv1))
+    }
+
+    static func parse(_ b: UnsafeRawBufferPointer, _ r: ByteRange) -> PageFlags {
+        var f = PageFlags()
+        var i = r.start
+        while i < r.end {
+            var j = i
+            while j < r.end, b[j] != 0x7C { j += 1 } // '|'
+            let name = ByteRange(i, j)
+            switch name.count {
+            case 3 where b.equals(name, "lru"): f.insert(.lru)
+            case 4 where b.equals(name, "head"): f.insert(.head)
+            case 5 where b.equals(name, "dirty"): f.insert(.dirty)
+            case 6 where b.equals(name, "locked"): f.insert(.locked)
+            case 7 where b.equals(name, "owner_2"): f.insert(.owner2)
+            case 9 where b.equals(name, "writeback"): f.insert(.writeback)
+            case 9 where b.equals(name, "swapcache"): f.insert(.swapcacheName)
+            case 10 where b.equals(name, "swapbacked"): f.insert(.swapbacked)
+            case 12 where b.equals(name, "owner_priv_1"): f.insert(.ownerPriv1)
+            case 12 where b.equals(name, "mappedtodisk"): f.insert(.mappedToDisk)
+            default: break
+            }
+            i = j + 1
+        }
+        return f
+    }
+}
+
+/// A `mapping=%p` value: raw when the text shows a real pointer, possibly hashed otherwise
+/// (TRACE-FORMATS.md §1.5; the pointer mode is decided once per capture).
+public struct MappingValue: Sendable, Equatable {
+    public var value: UInt64
+    /// The text itself proves the value is raw (`0x…` as trace-cmd prints, `(nil)`, or `ffff…`).
+    public var provablyRaw: Bool
+
+    static func parse(_ b: UnsafeRawBufferPointer, _ r: ByteRange) -> MappingValue? {
+        if b.equals(r, "(nil)") { return MappingValue(value: 0, provablyRaw: true) }
+        guard let v = b.hex(r) else { return nil }
+        let prefixed = r.count > 2 && b[r.start + 1] == 0x78
+        return MappingValue(value: v, provablyRaw: prefixed || v >> 48 == 0xFFFF)
+    }
+}
+
+public struct PageRefEvent: Sendable, Equatable {
+    public var op: PageRefOp
+    public var pfn: UInt64
+    public var flags: PageFlags
+    public var count: Int32
+    /// As printed: `page_mapcount()` up to v6.6, the raw `_mapcount` in v6.18.
+    public var printedMapcount: Int32
+    public var mapping: MappingValue?
+    public var val: Int32
+    public var ret: Int32?
+
+    /// Decodes `pfn=0x… flags=… count=… mapcount=… mapping=… mt=… val=…[ ret=…]`.
+    public static func parse(_ op: PageRefOp, _ b: UnsafeRawBufferPointer, _ payload: ByteRange) -> PageRefEvent? {
+        var pfn: UInt64?, count: Int64?, mapcount: Int64?, val: Int64?, ret: Int64?
+        var flags = PageFlags()
+        var mapping: MappingValue?
+        var s = KeyValueScanner(b, payload)
+        while let (k, v) = s.next() {
+            switch k.count {
+            case 3 where b.equals(k, "pfn"): pfn = b.hex(v)
+            case 3 where b.equals(k, "val"): val = b.decimal(v)
+            case 3 where b.equals(k, "ret"): ret = b.decimal(v)
+            case 5 where b.equals(k, "flags"): flags = PageFlags.parse(b, v)
+            case 5 where b.equals(k, "count"): count = b.decimal(v)
+            case 7 where b.equals(k, "mapping"): mapping = MappingValue.parse(b, v)
+            case 8 where b.equals(k, "mapcount"): mapcount = b.decimal(v)
+            default: break
+            }
+        }
+        guard let pfn, let count, let mapcount, let val else { return nil }
+        let needsRet = op == .modAndTest || op == .modAndReturn || op == .modUnless || op == .freeze
+        if needsRet && ret == nil { return nil }
+        return PageRefEvent(
+            op: op, pfn: pfn, flags: flags, count: Int32(truncatingIfNeeded: count),
+            printedMapcount: Int32(truncatingIfNeeded: mapcount), mapping: mapping,
+            val: Int32(truncatingIfNeeded: val), ret: ret.map { Int32(truncatingIfNeeded: $0) })
+    }
+}
+
+public struct KsmEvent: Sendable, Equatable {
+    public var kind: KsmEventKind
+    /// Decimal in the text (`%lu`), unlike page_ref's hex. Nil for events without a pfn.
+    public var pfn: UInt64?
+    /// `ksm_merge_with_ksm_page`: the `ksm ` prefix says a KSM page was given.
+    public var ksmPrefix: Bool
+    public var error: Int32?
+
+    /// `[ksm ]pfn N …[ error E]`; events without a pfn (scan, enter/exit, advisor) decode too.
+    public static func parse(_ kind: KsmEventKind, _ b: UnsafeRawBufferPointer, _ payload: ByteRange) -> KsmEvent? {
+        var e = KsmEvent(kind: kind, pfn: nil, ksmPrefix: false, error: nil)
+        switch kind {
+        case .startScan, .stopScan, .enter, .exit, .advisor:
+            return e
+        default:
+            break
+        }
+        var i = payload.start
+        if b.matches("ksm ", at: i, end: payload.end) { e.ksmPrefix = true; i += 4 }
+        guard b.matches("pfn ", at: i, end: payload.end) else { return nil }
+        i += 4
+        var j = i
+        while j < payload.end, isDigit(b[j]) { j += 1 }
+        guard let pfn = b.decimal(ByteRange(i, j)) else { return nil }
+        e.pfn = UInt64(pfn)
+        // " error E" ends the merge events.
+        var k = payload.end
+        while k > j, b[k - 1] != asciiSpace { k -= 1 }
+        if k > j + 6, b.matches(" error ", at: k - 7, end: payload.end) {
+            e.error = b.decimal(ByteRange(k, payload.end)).map { Int32(truncatingIfNeeded: $0) }
+        }
+        if kind == .mergeOnePage || kind == .mergeWithKsmPage, e.error == nil { return nil }
+        return e
+    }
+}
+
+/// The observed outcome of a write fault as the capture words it.
+public enum ObservedDecision: Equatable, Sendable {
+    case reuse, copy
+    /// `unresolved`, `unmapped`, `fallback`, or any other word: kept verbatim, never compared.
+    case other(String)
+
+    public var word: String {
+        switch self {
+        case .reuse: "reuse"
+        case .copy: "copy"
+        case .other(let w): w
+        }
+    }
+}
+
+/// A `wp_page:` line (CAPTURE-NOTES.md §4): `pfn` and `decision` are required; every other key
+/// is optional and unknown keys are ignored.
+public struct WpPageEvent: Sendable, Equatable {
+    public var pfn: UInt64
+    public var decision: ObservedDecision
+    public var tgid: Int32?
+    public var addr: UInt64?
+    /// `pte`, `pmd`, …
+    public var level: String?
+    public var refcount: Int?
+    /// `page_mapcount()` (+1 applied, plus the entire mapcount of a large folio).
+    public var mapcount: Int?
+    public var mapcountRaw: Int?
+    public var folioMapcount: Int?
+    public var order: Int?
+    public var entireMapcount: Int?
+    public var pincount: Int?
+    public var pgflags: PageFlags?
+    public var mapping: MappingValue?
+    public var anon: Bool?
+    public var ksm: Bool?
+    public var swapcache: Bool?
+    public var locked: Bool?
+    public var writeback: Bool?
+    public var lru: Bool?
+    public var large: Bool?
+    public var anonExclusive: Bool?
+    public var zero: Bool?
+    public var mmShared: Bool?
+    public var swapcount: Int?
+    public var caller: String?
+    public var faultFlags: UInt64?
+
+    public init(pfn: UInt64, decision: ObservedDecision) {
+        self.pfn = pfn; self.decision = decision
+    }
+
+    public static func parse(_ b: UnsafeRawBufferPointer, _ payload: ByteRange) -> WpPageEvent? {
+        var pfn: UInt64?
+        var decision: ObservedDecision?
+        var e = WpPageEvent(pfn: 0, decision: .copy)
+        var s = KeyValueScanner(b, payload)
+        func int(_ v: ByteRange) -> Int? { b.decimal(v).map { Int($0) } }
+        while let (k, v) = s.next() {
+            // Keys with a prefix (`new_*`, `old_*`) describe other pages or later states.
+            switch k.count {
+            case 2 where b.equals(k, "ip"): break
+            case 3 where b.equals(k, "pfn"): pfn = b.hex(v)
+            case 3 where b.equals(k, "ksm"): e.ksm = b.flag(v)
+            case 3 where b.equals(k, "lru"): e.lru = b.flag(v)
+            case 3 where b.equals(k, "lvl"): e.level = b.string(v)
+            case 4 where b.equals(k, "tgid"): e.tgid = b.decimal(v).map { Int32(truncatingIfNeeded: $0) }
+            case 4 where b.equals(k, "addr"): e.addr = b.hex(v)
+            case 4 where b.equals(k, "anon"): e.anon = b.flag(v)
+            case 4 where b.equals(k, "zero"): e.zero = b.flag(v)
+            case 5 where b.equals(k, "order"): e.order = int(v)
+            case 5 where b.equals(k, "large"): e.large = b.flag(v)
+            case 6 where b.equals(k, "locked"): e.locked = b.flag(v)
+            case 6 where b.equals(k, "caller"): e.caller = b.string(v)
+            case 7 where b.equals(k, "pgflags"): e.pgflags = PageFlags.parse(b, v)
+            case 7 where b.equals(k, "mapping"): e.mapping = MappingValue.parse(b, v)
+            case 8 where b.equals(k, "refcount"): e.refcount = int(v)
+            case 8 where b.equals(k, "mapcount"): e.mapcount = int(v)
+            case 8 where b.equals(k, "decision"):
+                if b.equals(v, "reuse") { decision = .reuse } else if b.equals(v, "copy") { decision = .copy } else if !v.isEmpty { decision = .other(b.string(v)) }
+            case 8 where b.equals(k, "pincount"): e.pincount = int(v)
+            case 9 where b.equals(k, "swapcache"): e.swapcache = b.flag(v)
+            case 9 where b.equals(k, "writeback"): e.writeback = b.flag(v)
+            case 9 where b.equals(k, "mm_shared"): e.mmShared = b.flag(v)
+            case 9 where b.equals(k, "swapcount"): e.swapcount = int(v)
+            case 11 where b.equals(k, "fault_flags"): e.faultFlags = b.hex(v)
+            case 12 where b.equals(k, "mapcount_raw"): e.mapcountRaw = int(v)
+            case 14 where b.equals(k, "folio_mapcount"): e.folioMapcount = int(v)
+            case 14 where b.equals(k, "anon_exclusive"): e.anonExclusive = b.flag(v)
+            case 15 where b.equals(k, "entire_mapcount"): e.entireMapcount = int(v)
+            default: break
+            }
+        }
+        guard let pfn, let decision else { return nil }
+        e.pfn = pfn
+        e.decision = decision
+        return e
+    }
+}
+
+/// `sched_process_fork: comm=… pid=P child_comm=… child_pid=C`.
+public struct ForkEvent: Sendable, Equatable {
+    public var parentPid: Int32
+    public var childPid: Int32
+
+    public static func parse(_ b: UnsafeRawBufferPointer, _ payload: ByteRange) -> ForkEvent? {
+        var parent: Int64?, child: Int64?
+        var s = KeyValueScanner(b, payload)
+        while let (k, v) = s.next() {
+            if b.equals(k, "pid") { parent = b.decimal(v) } else if b.equals(k, "child_pid") { child = b.decimal(v) }
+        }
+        guard let parent, let child else { return nil }
+        return ForkEvent(parentPid: Int32(truncatingIfNeeded: parent), childPid: Int32(truncatingIfNeeded: child))
+    }
+}

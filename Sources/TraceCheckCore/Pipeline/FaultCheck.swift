@@ -1,0 +1,132 @@
+/// The verdict classes a fault can carry (DESIGN.md "Verdict classes"); `name` is the stable
+/// JSONL word.
+public enum FaultClass: Hashable, Sendable, Comparable {
+    case prePost
+    case observedVs(KernelModel)
+    case unsafeReuse
+    case racyReuse
+    case stateGap
+
+    public var name: String {
+        switch self {
+        case .prePost: "pre-post"
+        case .observedVs(let m): "observed-vs-\(m.rawValue)"
+        case .unsafeReuse: "unsafe-reuse"
+        case .racyReuse: "racy-reuse"
+        case .stateGap: "state-gap"
+        }
+    }
+
+    /// Classes that make the exit status 1 (a divergence); a state gap is a fact about the
+    /// capture, not about the kernel.
+    public var isDivergence: Bool { self != .stateGap }
+
+    private var order: Int {
+        switch self {
+        case .prePost: 0
+        case .observedVs(let m): 1 + (KernelModel.allCases.firstIndex(of: m) ?? 0)
+        case .unsafeReuse: 100
+        case .racyReuse: 101
+        case .stateGap: 102
+        }
+    }
+
+    public static func < (a: FaultClass, b: FaultClass) -> Bool { a.order < b.order }
+}
+
+/// One judged write fault: where it is, what was observed, the inputs, every model's verdict.
+public struct FaultRecord: Sendable {
+    public var file: String
+    public var line: Int
+    public var timestamp: Int64?
+    public var timestampIsNanoseconds: Bool
+    public var pid: Int32?
+    public var comm: String?
+    public var cpu: Int32?
+    public var pfn: UInt64
+    /// The faulting address, when the capture prints it.
+    public var addr: UInt64?
+    public var observed: ObservedDecision
+    public var inputs: FaultInputs
+    /// In the order of the models that were run.
+    public var verdicts: [(model: KernelModel, verdict: Verdict)]
+    public var classes: [FaultClass]
+    /// SEMANTICS.md §4 divergence case (D1…D14) of a pre≠post fault, when the inputs show it.
+    public var divergenceCase: String?
+    public var gapReason: String?
+
+    public func verdict(_ m: KernelModel) -> Verdict? {
+        verdicts.first { $0.model == m }?.verdict
+    }
+}
+
+public enum FaultCheck {
+    /// Whether a determined model decision agrees with what the kernel did. `nil`: not comparable
+    /// (undetermined, not an anon decision, or an observed word other than reuse/copy).
+    public static func agrees(_ v: Verdict, _ observed: ObservedDecision) -> Bool? {
+        switch (v.decision, observed) {
+        case (.reuse, .reuse), (.copy, .copy): return true
+        case (.reuse, .copy), (.copy, .reuse): return false
+        case (.pteChanged, .reuse), (.pteChanged, .copy): return false
+        default: return nil
+        }
+    }
+
+    /// Runs every model on the joined inputs and classifies the fault.
+    public static func check(
+        _ joined: JoinedFault, observed: ObservedDecision, models: [KernelModel]
+    ) -> (verdicts: [(model: KernelModel, verdict: Verdict)], classes: [FaultClass], divergenceCase: String?) {
+        let inputs = joined.inputs
+        var verdicts: [(model: KernelModel, verdict: Verdict)] = []
+        verdicts.reserveCapacity(models.count)
+        for m in models {
+            if joined.stateGap && joined.inputs.refcount == nil {
+                verdicts.append((m, Verdict(decision: .undetermined, rule: nil, missing: [.state])))
+            } else {
+                verdicts.append((m, m.evaluate(inputs)))
+            }
+        }
+        var classes: [FaultClass] = []
+        var divergence: String?
+        let pre = verdicts.first { $0.model == .v5_8 }?.verdict
+        let post = verdicts.first { $0.model == .v5_9 }?.verdict
+        if let pre, let post, isDetermined(pre), isDetermined(post), pre.decision != post.decision {
+            classes.append(.prePost)
+            divergence = divergenceCase(inputs, pre: pre, post: post)
+        }
+        for (m, v) in verdicts where agrees(v, observed) == false {
+            classes.append(.observedVs(m))
+        }
+        if observed == .reuse, isUnsafeReuse(inputs) { classes.append(.unsafeReuse) }
+        if joined.stateGap { classes.append(.stateGap) }
+        return (verdicts, classes, divergence)
+    }
+
+    static func isDetermined(_ v: Verdict) -> Bool { v.decision != .undetermined }
+
+    /// A reuse while a reference other than the mappings and the swap cache existed
+    /// (refcount > mapcount + swapcache; for a large folio, its total mapcount).
+    public static func isUnsafeReuse(_ i: FaultInputs) -> Bool {
+        guard let ref = i.refcount, i.zero != true, i.anon != false else { return false }
+        let maps: Int?
+        if i.large == true { maps = i.largeMapcount } else { maps = i.mapcount }
+        guard let maps, let swapcache = i.swapcache else { return false }
+        return ref > maps + (swapcache ? 1 : 0)
+    }
+
+    /// Names the SEMANTICS.md §4 case behind a v5.8≠v5.9 fault, from the rows that fired.
+    static func divergenceCase(_ i: FaultInputs, pre: Verdict, post: Verdict) -> String? {
+        let preRule = pre.rule ?? ""
+        if pre.decision == .pteChanged { return "D14" }
+        if preRule.hasPrefix("A3a") { return "D7" }
+        guard pre.decision == .reuse, post.decision == .copy else { return nil }
+        if i.locked == true { return "D10" }
+        if i.large == true { return "D11" }
+        if preRule.hasPrefix("A4b") { return "D3" }
+        if preRule.hasPrefix("A4d") { return "D4" }
+        if i.swapcache == true { return i.writeback == true ? "D4" : "D3" }
+        if i.lru == false { return "D2" }
+        if let r = i.refcount, let m = i.mapcount, r > m { return "D1" }
+        return nil
+    }
+}

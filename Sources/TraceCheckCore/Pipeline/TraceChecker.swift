@@ -1,0 +1,259 @@
+/// What the user asked for.
+public struct CheckOptions: Sendable {
+    /// `--kernel`: the release the capture came from; overrides the metadata header.
+    public var kernel: String?
+    /// `--model`: which models to run; nil = v5.8, v5.9 and the expected one.
+    public var models: [KernelModel]?
+    public var pid: Int32?
+    public var comm: String?
+    public var examplesPerClass = 5
+    /// How many problem line numbers to keep per kind for the report.
+    public var keptLineNumbers = 10
+
+    public init(kernel: String? = nil, models: [KernelModel]? = nil, pid: Int32? = nil, comm: String? = nil) {
+        self.kernel = kernel; self.models = models; self.pid = pid; self.comm = comm
+    }
+}
+
+/// A problem line kept for the report: where it is and what was wrong.
+public struct LineIssue: Sendable, Equatable {
+    public var file: String
+    public var line: Int
+    public var issue: ParseIssue
+}
+
+/// Everything counted while reading, apart from the faults.
+public struct InputStats: Sendable {
+    public var lines = 0
+    public var blankLines = 0
+    public var headerLines = 0
+    public var annotationLines = 0
+    public var events = 0
+    /// Event counts by family: page_ref, ksm, wp_page, sched_process_fork, tracing_mark_write, other.
+    public var eventsByFamily: [String: Int] = [:]
+    public var pageRefByOp: [PageRefOp: Int] = [:]
+    public var ksmByKind: [KsmEventKind: Int] = [:]
+    public var issueCounts: [ParseIssue: Int] = [:]
+    /// The first few problem lines of each kind.
+    public var issueLines: [LineIssue] = []
+    public var lostMarkers = 0
+    /// Sum of the sizes the markers print; markers without a size are counted in `lostMarkers` only.
+    public var lostEvents = 0
+    public var lostMarkersWithoutCount = 0
+    public var metadataKernel: String?
+    public var metadataClock: String?
+    public var bytesRead = 0
+
+    public var malformed: Int {
+        (issueCounts[.malformedLine] ?? 0) + (issueCounts[.lineTooLong] ?? 0) + (issueCounts[.malformedPayload] ?? 0)
+    }
+}
+
+/// The result of a whole run.
+public struct CheckResult: Sendable {
+    public var findings: Findings
+    public var stats: InputStats
+    public var models: [KernelModel]
+    public var expectedModel: KernelModel?
+    public var kernel: String?
+    public var inputs: [String]
+    public var pages: Int
+    public var errors: [InputError]
+    /// Inputs that held no trace event at all.
+    public var notATrace: [String]
+
+    /// 0 no divergence, 1 divergences found, 2 the input itself is broken (DESIGN.md).
+    public var exitStatus: Int32 {
+        if !errors.isEmpty || !notATrace.isEmpty { return 2 }
+        return findings.divergentFaults > 0 ? 1 : 0
+    }
+}
+
+/// Header of a run, known once the metadata lines before the first fault have been read.
+public struct RunStart: Sendable {
+    public var inputs: [String]
+    public var kernel: String?
+    public var models: [KernelModel]
+}
+
+/// The pipeline: ByteSource → LineSplitter → LineParser → Event → Replayer → FaultCheck → Findings.
+/// Faults stream out through `onFault` in input order; `onStart` fires once before the first.
+public struct TraceChecker {
+    public let options: CheckOptions
+    private var replayer: Replayer
+    private var stats = InputStats()
+    private var findings: Findings
+    private var models: [KernelModel]
+    private var expected: KernelModel?
+    private var kernel: String?
+    private var started = false
+    private var paths: [String] = []
+    private var seq: UInt64 = 0
+    private var lastTimestamp: Int64 = .min
+    private var lastTimestampIsNs = true
+
+    public init(options: CheckOptions) {
+        self.options = options
+        self.kernel = options.kernel
+        self.replayer = Replayer(facts: KernelFacts(release: options.kernel))
+        self.models = []
+        self.findings = Findings(models: [])
+        self.chooseModels()
+    }
+
+    private mutating func chooseModels() {
+        expected = kernel.flatMap(KernelModel.expected(forKernelRelease:))
+        if let chosen = options.models {
+            models = chosen
+        } else {
+            models = [.v5_8, .v5_9]
+            if let e = expected, !models.contains(e) { models.append(e) }
+        }
+        findings = Findings(models: models, examplesPerClass: options.examplesPerClass)
+    }
+
+    /// Reads every input in order; page state carries over from one file to the next.
+    public mutating func run(
+        paths: [String],
+        onStart: (RunStart) -> Void = { _ in },
+        onFault: (FaultRecord) -> Void
+    ) -> CheckResult {
+        self.paths = paths
+        var errors: [InputError] = []
+        var notATrace: [String] = []
+        for path in paths {
+            let eventsBefore = stats.events
+            let linesBefore = stats.lines
+            let malformedBefore = stats.malformed
+            do {
+                let source = try openByteSource(path: path)
+                var splitter = LineSplitter(source: source)
+                try splitter.forEachLine { line, number, cut in
+                    self.handle(line, number: number, cut: cut, file: path, onStart: onStart, onFault: onFault)
+                }
+                stats.bytesRead += splitter.source.decompressedBytesProduced
+            } catch let e as InputError {
+                errors.append(e)
+            } catch {
+                errors.append(.readError(path: path, errno: 0, reason: "\(error)"))
+            }
+            // Nothing but garbage: not a trace at all.
+            if stats.events == eventsBefore, stats.malformed > malformedBefore, stats.lines > linesBefore {
+                notATrace.append(path)
+            }
+        }
+        if !started { begin(paths, onStart) }
+        return CheckResult(
+            findings: findings, stats: stats, models: models, expectedModel: expected, kernel: kernel,
+            inputs: paths, pages: replayer.pageCount, errors: errors, notATrace: notATrace)
+    }
+
+    private mutating func begin(_ paths: [String], _ onStart: (RunStart) -> Void) {
+        started = true
+        onStart(RunStart(inputs: paths, kernel: kernel, models: models))
+    }
+
+    private mutating func note(_ issue: ParseIssue, _ file: String, _ line: Int) {
+        let n = stats.issueCounts[issue, default: 0]
+        stats.issueCounts[issue] = n + 1
+        if n < options.keptLineNumbers { stats.issueLines.append(LineIssue(file: file, line: line, issue: issue)) }
+    }
+
+    private mutating func handle(
+        _ b: UnsafeRawBufferPointer, number: Int, cut: Bool, file: String,
+        onStart: (RunStart) -> Void, onFault: (FaultRecord) -> Void
+    ) {
+        stats.lines += 1
+        if cut { note(.lineTooLong, file, number); return }
+        let p = LineParser.parse(b)
+        switch p.kind {
+        case .blank: stats.blankLines += 1
+        case .header: stats.headerLines += 1
+        case .annotation: stats.annotationLines += 1
+        case .metadata: readMetadata(b, p.payload)
+        case .lost(_, let count):
+            stats.lostMarkers += 1
+            if let count { stats.lostEvents += count } else { stats.lostMarkersWithoutCount += 1 }
+            replayer.lostEvents()
+        case .malformed(let issue): note(issue, file, number)
+        case .event: handleEvent(b, p, number: number, file: file, onStart: onStart, onFault: onFault)
+        }
+    }
+
+    private mutating func readMetadata(_ b: UnsafeRawBufferPointer, _ payload: ByteRange) {
+        stats.headerLines += 1
+        var s = KeyValueScanner(b, payload)
+        while let (k, v) = s.next() {
+            if b.equals(k, "kernel") {
+                stats.metadataKernel = b.string(v)
+            } else if b.equals(k, "clock") {
+                stats.metadataClock = b.string(v)
+            }
+        }
+        // The header names the kernel unless the user did; only before anything was judged.
+        if options.kernel == nil, !started, let k = stats.metadataKernel, kernel == nil {
+            kernel = k
+            replayer.updateFacts(KernelFacts(release: k))
+            chooseModels()
+        }
+    }
+
+    private mutating func handleEvent(
+        _ b: UnsafeRawBufferPointer, _ p: ParsedLine, number: Int, file: String,
+        onStart: (RunStart) -> Void, onFault: (FaultRecord) -> Void
+    ) {
+        stats.events += 1
+        seq &+= 1
+        if p.hasTimestamp {
+            if p.timestampIsNanoseconds == lastTimestampIsNs, p.timestamp < lastTimestamp {
+                note(.timestampRegression, file, number) // counted, never reordered
+            }
+            lastTimestamp = p.timestamp
+            lastTimestampIsNs = p.timestampIsNanoseconds
+        }
+        switch EventName.classify(b, p.name) {
+        case .pageRef(let op):
+            stats.eventsByFamily["page_ref", default: 0] += 1
+            stats.pageRefByOp[op, default: 0] += 1
+            guard let e = PageRefEvent.parse(op, b, p.payload) else { note(.malformedPayload, file, number); return }
+            if !replayer.apply(e, pid: p.pid, seq: seq) { note(.countGap, file, number) }
+        case .ksm(let kind):
+            stats.eventsByFamily["ksm", default: 0] += 1
+            stats.ksmByKind[kind, default: 0] += 1
+            guard let e = KsmEvent.parse(kind, b, p.payload) else { note(.malformedPayload, file, number); return }
+            replayer.apply(e)
+        case .processFork:
+            stats.eventsByFamily["sched_process_fork", default: 0] += 1
+            if let e = ForkEvent.parse(b, p.payload) { replayer.apply(e, seq: seq) }
+        case .marker:
+            stats.eventsByFamily["tracing_mark_write", default: 0] += 1
+        case .other:
+            stats.eventsByFamily["other", default: 0] += 1
+        case .wpPage:
+            stats.eventsByFamily["wp_page", default: 0] += 1
+            guard let wp = WpPageEvent.parse(b, p.payload) else { note(.malformedPayload, file, number); return }
+            judge(wp, b, p, number: number, file: file, onStart: onStart, onFault: onFault)
+        }
+    }
+
+    private mutating func judge(
+        _ wp: WpPageEvent, _ b: UnsafeRawBufferPointer, _ p: ParsedLine, number: Int, file: String,
+        onStart: (RunStart) -> Void, onFault: (FaultRecord) -> Void
+    ) {
+        let hasTask = p.pid >= 0
+        let comm = hasTask ? b.string(p.comm) : nil
+        if let want = options.pid, p.pid != want, wp.tgid != want { return }
+        if let want = options.comm, comm != want { return }
+        if !started { begin(paths, onStart) }
+        let joined = replayer.join(wp)
+        let (verdicts, classes, divergence) = FaultCheck.check(joined, observed: wp.decision, models: models)
+        let record = FaultRecord(
+            file: file, line: number,
+            timestamp: p.hasTimestamp ? p.timestamp : nil, timestampIsNanoseconds: p.timestampIsNanoseconds,
+            pid: hasTask ? p.pid : nil, comm: comm, cpu: p.cpu >= 0 ? p.cpu : nil,
+            pfn: wp.pfn, addr: wp.addr, observed: wp.decision, inputs: joined.inputs, verdicts: verdicts,
+            classes: classes.sorted(), divergenceCase: divergence, gapReason: joined.gapReason)
+        findings.add(record)
+        onFault(record)
+    }
+}

@@ -1,0 +1,128 @@
+/// The machine-readable contract (DESIGN.md "Machine-readable output"): a `meta` object, one
+/// `fault` object per `wp_page` event in input order, then a `summary`. Field names change only
+/// with a `schema` bump; fields may be added.
+public enum JSONReport {
+    public static let schema = 1
+
+    public static func meta(_ s: RunStart, version: String) -> JSONObject {
+        var o = JSONObject()
+        o.string("type", "meta")
+        o.int("schema", schema)
+        o.string("tool", "tracecheck")
+        o.string("version", version)
+        o.strings("inputs", s.inputs)
+        o.string("kernel", s.kernel)
+        o.strings("models", s.models.map(\.rawValue))
+        return o
+    }
+
+    public static func fault(_ f: FaultRecord, multipleInputs: Bool) -> JSONObject {
+        var o = JSONObject()
+        o.string("type", "fault")
+        if multipleInputs { o.string("file", f.file) }
+        o.int("line", f.line)
+        if let t = f.timestamp {
+            if f.timestampIsNanoseconds { o.int("ts_ns", t) } else { o.int("ts_ticks", t) }
+        } else {
+            o.int("ts_ns", Int?.none)
+        }
+        o.int("pid", f.pid)
+        o.string("comm", f.comm)
+        o.int("cpu", f.cpu)
+        o.string("pfn", hexPfn(f.pfn))
+        if let a = f.addr { o.string("addr", hexPfn(a)) }
+        o.string("observed", f.observed.word)
+        var verdicts = JSONObject()
+        for (m, v) in f.verdicts { verdicts.object(m.rawValue, verdict(v)) }
+        o.object("verdicts", verdicts)
+        o.strings("classes", f.classes.map(\.name))
+        if let d = f.divergenceCase { o.string("divergence", d) }
+        if let g = f.gapReason { o.string("gap", g) }
+        o.object("inputs", inputs(f.inputs))
+        return o
+    }
+
+    public static func verdict(_ v: Verdict) -> JSONObject {
+        var o = JSONObject()
+        o.string("decision", v.decision.rawValue)
+        o.string("rule", v.rule)
+        if v.decision == .undetermined { o.strings("missing", v.missing.map(\.rawValue)) }
+        return o
+    }
+
+    /// The known inputs only; an absent key means the capture did not say.
+    public static func inputs(_ i: FaultInputs) -> JSONObject {
+        var o = JSONObject()
+        for (name, value) in describe(i) {
+            switch value {
+            case .bool(let b): o.bool(name, b)
+            case .int(let n): o.int(name, n)
+            }
+        }
+        return o
+    }
+
+    public enum InputValue: Equatable { case bool(Bool), int(Int) }
+
+    /// Known inputs as (name, value) pairs, in a fixed order; shared by the text report.
+    public static func describe(_ i: FaultInputs) -> [(String, InputValue)] {
+        var out: [(String, InputValue)] = []
+        func b(_ n: String, _ v: Bool?) { if let v { out.append((n, .bool(v))) } }
+        func n(_ k: String, _ v: Int?) { if let v { out.append((k, .int(v))) } }
+        b("zero", i.zero); b("anon", i.anon); b("ksm", i.ksm); b("stable_node", i.stableNode)
+        n("refcount", i.refcount); n("mapcount", i.mapcount)
+        b("swapcache", i.swapcache); n("swapcount", i.swapcount)
+        b("locked", i.locked); b("writeback", i.writeback); b("lru", i.lru)
+        b("anon_exclusive", i.anonExclusive); b("large", i.large)
+        n("large_mapcount", i.largeMapcount); n("subpage_mapcount", i.maxSubpageMapcount)
+        b("mm_shared", i.mmShared)
+        return out
+    }
+
+    public static func summary(_ r: CheckResult) -> JSONObject {
+        var o = JSONObject()
+        o.string("type", "summary")
+        o.int("lines", r.stats.lines)
+        var events = JSONObject()
+        events.int("total", r.stats.events)
+        for family in ["page_ref", "ksm", "wp_page", "sched_process_fork", "tracing_mark_write", "other"] {
+            events.int(family, r.stats.eventsByFamily[family] ?? 0)
+        }
+        o.object("events", events)
+        o.int("pages", r.pages)
+        o.int("faults", r.findings.faults)
+        var observed = JSONObject()
+        for (word, n) in r.findings.observed.sorted(by: { $0.key < $1.key }) { observed.int(word, n) }
+        o.object("observed", observed)
+        var agreement = JSONObject()
+        for m in r.models {
+            let a = r.findings.agreement[m] ?? Findings.Agreement()
+            var x = JSONObject()
+            x.int("agree", a.agree); x.int("disagree", a.disagree); x.int("undetermined", a.undetermined)
+            x.int("not_anon", a.notAnon); x.int("not_compared", a.notCompared)
+            agreement.object(m.rawValue, x)
+        }
+        o.object("agreement", agreement)
+        var classes = JSONObject()
+        for (c, n) in r.findings.classes.sorted(by: { $0.key < $1.key }) { classes.int(c.name, n) }
+        o.object("classes", classes)
+        var cases = JSONObject()
+        for (d, n) in r.findings.divergenceCases.sorted(by: { caseOrder($0.key) < caseOrder($1.key) }) { cases.int(d, n) }
+        o.object("divergence_cases", cases)
+        o.int("divergent_faults", r.findings.divergentFaults)
+        o.int("malformed", r.stats.malformed)
+        var issues = JSONObject()
+        for issue in ParseIssue.allCases { issues.int(issue.rawValue, r.stats.issueCounts[issue] ?? 0) }
+        o.object("issues", issues)
+        o.int("lost_events", r.stats.lostEvents)
+        o.int("lost_markers", r.stats.lostMarkers)
+        o.strings("errors", r.errors.map(\.message) + r.notATrace.map { "\($0): not a trace: no event line found" })
+        o.int("exit_status", r.exitStatus)
+        return o
+    }
+
+    static func hexPfn(_ pfn: UInt64) -> String { "0x" + String(pfn, radix: 16) }
+
+    /// D1 < D2 < … < D14 (numeric, not lexicographic).
+    static func caseOrder(_ d: String) -> Int { Int(d.dropFirst()) ?? 999 }
+}

@@ -1,0 +1,127 @@
+import ArgumentParser
+import TraceCheckCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct TraceCheckCommand: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "tracecheck",
+        abstract: "Check every copy-on-write reuse/copy decision in a kernel trace against the v5.8 and v5.9 rules (and later kernels').",
+        discussion: """
+            Exit status: 0 no divergence, 1 divergences found, 2 the input is broken \
+            (unreadable file, corrupt or truncated zstd, not a trace).
+            """,
+        version: version)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json, jsonl
+    }
+
+    @Option(help: "The kernel release the capture came from, e.g. 6.18.44 (overrides the capture's metadata header).")
+    var kernel: String?
+
+    @Option(name: .customLong("model"), help: "A model to run (repeatable): \(KernelModel.allCases.map(\.rawValue).joined(separator: ", ")), or all. Default: v5.8, v5.9 and the expected one.")
+    var models: [String] = []
+
+    @Option(help: "Output format: text, json (one document), jsonl (one object per fault, then a summary).")
+    var format: Format = .text
+
+    @Option(help: "Only judge faults of this pid (thread id or tgid).")
+    var pid: Int32?
+
+    @Option(help: "Only judge faults of tasks with this comm.")
+    var comm: String?
+
+    @Argument(help: "Trace files, zstd-compressed or plain text; '-' reads standard input.")
+    var traces: [String]
+
+    func validate() throws {
+        if traces.isEmpty { throw ValidationError("name at least one trace file, or '-' for standard input") }
+        _ = try parsedModels()
+    }
+
+    func parsedModels() throws -> [KernelModel]? {
+        guard !models.isEmpty else { return nil }
+        var out: [KernelModel] = []
+        for word in models {
+            if word == "all" { return KernelModel.allCases }
+            let name = word.hasPrefix("v") ? word : "v" + word
+            guard let m = KernelModel(rawValue: name) else {
+                throw ValidationError("unknown model '\(word)'; known: \(KernelModel.allCases.map(\.rawValue).joined(separator: ", ")), all")
+            }
+            if !out.contains(m) { out.append(m) }
+        }
+        return out
+    }
+
+    func run() throws {
+        let options = CheckOptions(kernel: kernel, models: try parsedModels(), pid: pid, comm: comm)
+        let status = Self.check(traces, options: options, format: format, out: StandardStream.output, err: StandardStream.error)
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The whole job, writing to the given streams; returns the exit status.
+    static func check(_ paths: [String], options: CheckOptions, format: Format, out: StandardStream, err: StandardStream) -> Int32 {
+        var checker = TraceChecker(options: options)
+        let multiple = paths.count > 1
+        var firstFault = true
+        let result = checker.run(paths: paths, onStart: { start in
+            switch format {
+            case .jsonl: out.write(JSONReport.meta(start, version: version).text + "\n")
+            case .json: out.write("{\"meta\":" + JSONReport.meta(start, version: version).text + ",\"faults\":[\n")
+            case .text: break
+            }
+        }, onFault: { fault in
+            switch format {
+            case .jsonl: out.write(JSONReport.fault(fault, multipleInputs: multiple).text + "\n")
+            case .json:
+                out.write((firstFault ? "" : ",\n") + JSONReport.fault(fault, multipleInputs: multiple).text)
+                firstFault = false
+            case .text: break
+            }
+        })
+        switch format {
+        case .jsonl: out.write(JSONReport.summary(result).text + "\n")
+        case .json: out.write("\n],\"summary\":" + JSONReport.summary(result).text + "}\n")
+        case .text: out.write(TextReport.render(result))
+        }
+        out.flush()
+        for e in result.errors { err.write("tracecheck: \(e.message)\n") }
+        for p in result.notATrace { err.write("tracecheck: \(p): not a trace: no event line found\n") }
+        err.flush()
+        return result.exitStatus
+    }
+}
+
+/// stdout/stderr through write(2) with a buffer: no Foundation, no shared C `FILE` globals.
+final class StandardStream: @unchecked Sendable {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(fd: Int32) { self.fd = fd; buffer.reserveCapacity(1 << 16) }
+
+    static let output = StandardStream(fd: 1)
+    static let error = StandardStream(fd: 2)
+
+    func write(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func flush() {
+        var offset = 0
+        buffer.withUnsafeBytes { raw in
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 { if n < 0 && errno == EINTR { continue }; break } // a closed pipe ends the output
+                offset += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
