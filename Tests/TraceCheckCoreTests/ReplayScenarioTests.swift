@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TraceCheckCore
 
@@ -66,4 +67,27 @@ import Testing
     let (result, _) = runChecker(tracePath("scenarios/replay_v5.8_gup_pin.txt"), options: CheckOptions(kernel: "6.18.44"))
     #expect(result.kernel == "6.18.44")
     #expect(result.expectedModel == .v6_18)
+}
+
+@Test func racingLocklessIncrementIsRacyReuseAndOnlyThatOne() {
+    let (result, faults) = runChecker(tracePath("scenarios/replay_v5.9_racy_reuse.txt"))
+    #expect(faults.map(\.pfn) == [0x6000, 0x7000, 0x8000]) // held back, still in input order
+    #expect(faults[0].classes == [.racyReuse])
+    #expect(faults[0].racer == 30)
+    #expect(faults[1].classes.isEmpty) // +1 then -1 inside the window
+    #expect(faults[2].classes.isEmpty) // +1 after the task's next event
+    #expect(result.racesChecked)
+    #expect(result.exitStatus == 1)
+}
+
+@Test func aPerCPUClockDisablesTheRaceCheck() throws {
+    let text = try String(contentsOfFile: tracePath("scenarios/replay_v5.9_racy_reuse.txt"), encoding: .utf8)
+        .replacingOccurrences(of: "clock=global", with: "clock=local")
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("racy-local-\(getpid()).txt").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let (result, faults) = runChecker(path)
+    #expect(!result.racesChecked)
+    #expect(faults.allSatisfy { $0.classes.isEmpty })
+    #expect(TextReport.render(result).contains("racy reuse was not checked"))
 }

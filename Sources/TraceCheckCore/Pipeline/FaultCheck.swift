@@ -54,6 +54,8 @@ public struct FaultRecord: Sendable {
     /// SEMANTICS.md §4 divergence case (D1…D14) of a pre≠post fault, when the inputs show it.
     public var divergenceCase: String?
     public var gapReason: String?
+    /// racy-reuse: the task whose refcount increment landed inside the fault.
+    public var racer: Int32?
 
     public func verdict(_ m: KernelModel) -> Verdict? {
         verdicts.first { $0.model == m }?.verdict

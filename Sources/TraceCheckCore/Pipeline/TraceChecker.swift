@@ -61,6 +61,8 @@ public struct CheckResult: Sendable {
     public var errors: [InputError]
     /// Inputs that held no trace event at all.
     public var notATrace: [String]
+    /// Racy reuse was looked for (the clock orders events across CPUs).
+    public var racesChecked: Bool
 
     /// 0 no divergence, 1 divergences found, 2 the input itself is broken (DESIGN.md).
     public var exitStatus: Int32 {
@@ -91,6 +93,13 @@ public struct TraceChecker {
     private var seq: UInt64 = 0
     private var lastTimestamp: Int64 = .min
     private var lastTimestampIsNs = true
+    /// Reused faults wait here until their race window closes, so output stays in input order.
+    private var race = RaceWatch()
+    private var held: [FaultRecord] = []
+    private var heldHead = 0
+    private var heldBaseID = 0
+    private var nextFaultID = 0
+    private var awaiting: Set<Int> = []
 
     public init(options: CheckOptions) {
         self.options = options
@@ -142,10 +151,12 @@ public struct TraceChecker {
                 notATrace.append(path)
             }
         }
+        settle(race.closeAll(), onFault)
         if !started { begin(paths, onStart) }
         return CheckResult(
             findings: findings, stats: stats, models: models, expectedModel: expected, kernel: kernel,
-            inputs: paths, pages: replayer.pageCount, errors: errors, notATrace: notATrace)
+            inputs: paths, pages: replayer.pageCount, errors: errors, notATrace: notATrace,
+            racesChecked: racesCheckable)
     }
 
     private mutating func begin(_ paths: [String], _ onStart: (RunStart) -> Void) {
@@ -211,7 +222,14 @@ public struct TraceChecker {
             lastTimestamp = p.timestamp
             lastTimestampIsNs = p.timestampIsNanoseconds
         }
-        switch EventName.classify(b, p.name) {
+        let name = EventName.classify(b, p.name)
+        if !race.isIdle {
+            var pageRef: PageRefEvent?
+            if case .pageRef(let op) = name { pageRef = PageRefEvent.parse(op, b, p.payload) }
+            let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
+            settle(race.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
+        }
+        switch name {
         case .pageRef(let op):
             stats.eventsByFamily["page_ref", default: 0] += 1
             stats.pageRefByOp[op, default: 0] += 1
@@ -252,8 +270,51 @@ public struct TraceChecker {
             timestamp: p.hasTimestamp ? p.timestamp : nil, timestampIsNanoseconds: p.timestampIsNanoseconds,
             pid: hasTask ? p.pid : nil, comm: comm, cpu: p.cpu >= 0 ? p.cpu : nil,
             pfn: wp.pfn, addr: wp.addr, observed: wp.decision, inputs: joined.inputs, verdicts: verdicts,
-            classes: classes.sorted(), divergenceCase: divergence, gapReason: joined.gapReason)
+            classes: classes.sorted(), divergenceCase: divergence, gapReason: joined.gapReason, racer: nil)
+        let id = nextFaultID
+        nextFaultID += 1
+        if wp.decision == .reuse, hasTask, racesCheckable {
+            var head = wp.pfn
+            if let order = wp.order, order > 0 { head = wp.pfn & ~((UInt64(1) << order) - 1) }
+            race.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: head, seq: seq,
+                      ts: p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil)
+            awaiting.insert(id)
+            held.append(record)
+        } else if held.count == heldHead {
+            heldBaseID = id + 1
+            emit(record, onFault)
+        } else {
+            held.append(record)
+        }
+    }
+
+    /// Racy reuse needs events ordered across CPUs: a per-CPU `local` clock does not give that.
+    public var racesCheckable: Bool { stats.metadataClock != "local" }
+
+    private mutating func emit(_ record: FaultRecord, _ onFault: (FaultRecord) -> Void) {
         findings.add(record)
         onFault(record)
+    }
+
+    /// Applies closed race windows, then releases the faults no longer waiting, in order.
+    private mutating func settle(_ closed: [RaceWatch.Verdict], _ onFault: (FaultRecord) -> Void) {
+        for v in closed {
+            let index = heldHead + (v.faultID - heldBaseID)
+            if let racer = v.racer, index < held.count {
+                held[index].racer = racer
+                held[index].classes.append(.racyReuse)
+                held[index].classes.sort()
+            }
+            awaiting.remove(v.faultID)
+        }
+        while heldHead < held.count, !awaiting.contains(heldBaseID) {
+            emit(held[heldHead], onFault)
+            heldHead += 1
+            heldBaseID += 1
+        }
+        if heldHead == held.count {
+            held.removeAll(keepingCapacity: true)
+            heldHead = 0
+        }
     }
 }

@@ -38,6 +38,7 @@ public enum JSONReport {
         o.strings("classes", f.classes.map(\.name))
         if let d = f.divergenceCase { o.string("divergence", d) }
         if let g = f.gapReason { o.string("gap", g) }
+        if let r = f.racer { o.int("racer", r) }
         o.object("inputs", inputs(f.inputs))
         return o
     }

@@ -125,6 +125,7 @@ public enum TextReport {
         if let d = f.divergenceCase { s += "  → \(d)" }
         s += "\n"
         if let g = f.gapReason { s += "      gap: \(g)\n" }
+        if let r = f.racer { s += "      race: task \(r) raised the refcount while the fault was in flight\n" }
         return s
     }
 
@@ -140,8 +141,8 @@ public enum TextReport {
         let s = r.stats
         if (s.eventsByFamily["page_ref"] ?? 0) == 0 {
             w.append("no page_ref events: racy reuse was not checked, and faults are judged only on their own snapshot fields")
-        } else {
-            w.append("racy reuse is not checked yet by this version")
+        } else if !r.racesChecked {
+            w.append("the capture's clock is per-CPU (local): events of different CPUs cannot be ordered, so racy reuse was not checked")
         }
         if s.lostMarkers > 0 {
             let size = s.lostMarkersWithoutCount > 0 ? "at least \(s.lostEvents)" : "\(s.lostEvents)"
