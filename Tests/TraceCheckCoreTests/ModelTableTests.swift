@@ -193,6 +193,12 @@ struct ModelTableTests {
         .copy("F6", "F6 swap cache freed, refcount left is not the mappings", P.thpPage(
             refcount: 7, largeMapcount: 4, mapcount: 1, mmShared: false
         ) { $0.swapcache = true }),
+        .reuse("F7", "F7 swap cache freed: one reference per page goes (order 2)", P.thpPage(
+            refcount: 8, largeMapcount: 4, mapcount: 1, mmShared: false
+        ) { $0.swapcache = true; $0.folioPages = 4 }),
+        .copy("F6", "F6 swap cache freed, refcount left is not the mappings (order 1)", P.thpPage(
+            refcount: 8, largeMapcount: 4, mapcount: 1, mmShared: false
+        ) { $0.swapcache = true; $0.folioPages = 2 }),
         .undetermined([.refcount], "swap cache freed, folio size unknown", P.thpPage(
             refcount: 8, largeMapcount: 4, mapcount: 1, mmShared: false
         ) { $0.swapcache = true }),

@@ -196,6 +196,7 @@ public struct Replayer {
             i.maxSubpageMapcount = i.mapcount
         } else if i.large == true {
             i.largeMapcount = wp.folioMapcount
+            i.folioPages = wp.order.map { 1 << $0 }
         }
         if let m = wp.mapping, m.value != 0, m.provablyRaw || rawPointers {
             let bits = m.value & 3

@@ -21,6 +21,7 @@ public enum TextReport {
         line("pages tracked: \(r.pages); write faults judged: \(r.findings.faults)"
             + observedSummary(r.findings.observed))
         for w in warnings(r) { line("note: \(w)") }
+        line(headline(r))
 
         line()
         line("Agreement of each model with the observed decision")
@@ -33,9 +34,6 @@ public enum TextReport {
             rows.append([name, "\(a.agree)", "\(a.disagree)", "\(a.undetermined)", "\(a.notAnon)", "\(a.notCompared)"])
         }
         out += table(rows, indent: 2)
-        if r.expectedModel == nil, let best = r.findings.bestExplainingModel, r.findings.faults > 0 {
-            line("  best explained by \(best.model.rawValue): \(best.agree) of \(best.determined) determined faults")
-        }
         for m in r.models {
             guard let miss = r.findings.missing[m], !miss.isEmpty else { continue }
             let parts = miss.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
@@ -56,7 +54,12 @@ public enum TextReport {
         }
 
         line()
-        let classes = r.findings.classes.sorted { $0.key < $1.key }
+        // The expected model's disagreements are the headline: listed first.
+        let classes = r.findings.classes.sorted { a, b in
+            let ea = r.expectedModel.map { a.key == .observedVs($0) } ?? false
+            let eb = r.expectedModel.map { b.key == .observedVs($0) } ?? false
+            return ea != eb ? ea : a.key < b.key
+        }
         if classes.isEmpty {
             line("No divergences: every determined verdict agrees with the observed decision, and v5.8 and v5.9 agree.")
         } else {
@@ -82,6 +85,26 @@ public enum TextReport {
         line()
         line(exitLine(r))
         return out
+    }
+
+    /// One sentence: does the kernel follow its own rules (or, without a kernel, which model fits best)?
+    static func headline(_ r: CheckResult) -> String {
+        guard r.findings.faults > 0 else { return "no write fault to judge" }
+        if let e = r.expectedModel {
+            let a = r.findings.agreement[e] ?? Findings.Agreement()
+            let determined = a.agree + a.disagree
+            var s = a.disagree == 0
+                ? "expected rules \(e.rawValue): all \(determined) determined faults agree with them"
+                : "expected rules \(e.rawValue): \(a.disagree) of \(determined) determined faults went against them (observed≠\(e.rawValue))"
+            if a.undetermined > 0 { s += "; \(a.undetermined) undetermined" }
+            return s
+        }
+        guard let best = r.findings.bestExplainingModel else { return "" }
+        let each = r.models.map { m -> String in
+            let a = r.findings.agreement[m] ?? Findings.Agreement()
+            return "\(m.rawValue) \(a.agree)/\(a.agree + a.disagree)"
+        }
+        return "no kernel given: best explained by \(best.model.rawValue) (agreeing/determined: \(each.joined(separator: ", ")))"
     }
 
     static func observedSummary(_ observed: [String: Int]) -> String {

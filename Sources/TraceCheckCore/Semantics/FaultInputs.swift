@@ -43,6 +43,8 @@ public struct FaultInputs: Sendable, Equatable {
     /// v5.8 THP arithmetic: the largest per-subpage mapcount (+ compound mapcount − DoubleMap),
     /// i.e. what page_trans_huge_mapcount() returns.
     public var maxSubpageMapcount: Int?
+    /// Large folios: the number of pages (2^order). The swap cache holds one reference per page.
+    public var folioPages: Int?
     /// Large folios, v6.18: the folio's "maybe mapped shared" MM-id bit.
     public var mmShared: Bool?
     /// A FAULT_FLAG_UNSHARE fault rather than a write fault (v5.19+). A write fault unless said.

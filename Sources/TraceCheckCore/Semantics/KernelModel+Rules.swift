@@ -136,6 +136,7 @@ extension KernelModel {
     private static func refcountAfterFreeingLargeFolio(
         _ c: inout ModelContext, largeMapcount: Int
     ) -> Int {
+        if let pages = c.values.folioPages { return c.int(.refcount) - pages }
         let mismatch = largeMapcount + 1
         if let refcount = c.values.refcount {
             let pages = refcount - largeMapcount
