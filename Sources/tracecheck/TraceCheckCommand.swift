@@ -37,12 +37,36 @@ struct TraceCheckCommand: ParsableCommand {
     @Option(help: "Only judge faults of tasks with this comm.")
     var comm: String?
 
+    @Option(help: "Show everything the capture says happened to this pfn (hex 0x… or decimal), with the verdicts of its faults.")
+    var explain: String?
+
+    @Option(help: "A fact the capture does not show but you know (repeatable): \(Assumption.allCases.map(\.rawValue).joined(separator: ", ")). Verdicts that need it say so.")
+    var assume: [String] = []
+
     @Argument(help: "Trace files, zstd-compressed or plain text; '-' reads standard input.")
     var traces: [String]
 
     func validate() throws {
         if traces.isEmpty { throw ValidationError("name at least one trace file, or '-' for standard input") }
         _ = try parsedModels()
+        _ = try parsedAssumptions()
+        _ = try parsedExplain()
+    }
+
+    func parsedExplain() throws -> UInt64? {
+        guard let explain else { return nil }
+        let value = explain.hasPrefix("0x") ? UInt64(explain.dropFirst(2), radix: 16) : UInt64(explain)
+        guard let value else { throw ValidationError("--explain takes a pfn, hex (0x1d412a) or decimal") }
+        return value
+    }
+
+    func parsedAssumptions() throws -> [Assumption] {
+        try assume.map { word in
+            guard let a = Assumption(rawValue: word) else {
+                throw ValidationError("unknown fact '\(word)' for --assume; known: \(Assumption.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return a
+        }
     }
 
     func parsedModels() throws -> [KernelModel]? {
@@ -60,7 +84,9 @@ struct TraceCheckCommand: ParsableCommand {
     }
 
     func run() throws {
-        let options = CheckOptions(kernel: kernel, models: try parsedModels(), pid: pid, comm: comm)
+        var options = CheckOptions(kernel: kernel, models: try parsedModels(), pid: pid, comm: comm)
+        options.assumptions = try parsedAssumptions()
+        options.explainPfn = try parsedExplain()
         let status = Self.check(traces, options: options, format: format, out: StandardStream.output, err: StandardStream.error)
         if status != 0 { throw ExitCode(status) }
     }
@@ -86,7 +112,9 @@ struct TraceCheckCommand: ParsableCommand {
             }
         })
         switch format {
-        case .jsonl: out.write(JSONReport.summary(result).text + "\n")
+        case .jsonl:
+            for h in result.history { out.write(JSONReport.history(h).text + "\n") }
+            out.write(JSONReport.summary(result).text + "\n")
         case .json: out.write("\n],\"summary\":" + JSONReport.summary(result).text + "}\n")
         case .text: out.write(TextReport.render(result))
         }

@@ -91,3 +91,32 @@ import Testing
     #expect(faults.allSatisfy { $0.classes.isEmpty })
     #expect(TextReport.render(result).contains("racy reuse was not checked"))
 }
+
+@Test func explainKeepsThePagesHistoryWithItsVerdicts() {
+    var options = CheckOptions()
+    options.explainPfn = 0x3000
+    let (result, _) = runChecker(tracePath("scenarios/replay_lost_events.txt"), options: options)
+    #expect(result.historyTotal == 9) // 5 page_ref, 3 wp_page, 1 lost marker
+    #expect(result.history.map(\.line) == [5, 6, 7, 8, 9, 10, 11, 12, 13])
+    #expect(result.history.first { $0.line == 11 }?.verdicts == "observed copy; v5.8 copy (A4e), v5.9 copy (B2)")
+    #expect(result.history.first { $0.line == 7 }?.text == "CPU:1 [LOST 12 EVENTS]")
+    #expect(TextReport.render(result).contains("History of pfn 0x3000: 9 events"))
+}
+
+@Test func assumptionsSettleVerdictsAndAreListed() {
+    // A wp_page line with counts but neither anon nor ksm: undetermined until the user says.
+    let joined = JoinedFault(inputs: FaultInputs(refcount: 1, mapcount: 1, locked: false))
+    let strict = FaultCheck.check(joined, observed: .reuse, models: [.v5_8, .v5_9])
+    #expect(strict.verdicts.allSatisfy { $0.verdict.decision == .undetermined })
+    let assumed = FaultCheck.check(joined, observed: .reuse, models: [.v5_8, .v5_9],
+                                   assumptions: [.anon, .noKsm, .noSwap, .noThp])
+    #expect(assumed.verdicts[0].verdict.decision == .reuse)
+    #expect(assumed.verdicts[0].verdict.rule == "A4a")
+    #expect(assumed.verdicts[1].verdict.rule == "B5")
+    // Only the facts each verdict needed are named: no-swap and no-thp did not matter here.
+    #expect(assumed.verdicts.allSatisfy { $0.verdict.assumed == [.anon, .noKsm] })
+    // A verdict settled by evidence alone lists no assumption.
+    let known = JoinedFault(inputs: FaultInputs(zero: false, anon: true, ksm: false, refcount: 2, mapcount: 2))
+    let v = FaultCheck.check(known, observed: .copy, models: [.v5_9], assumptions: [.anon, .noKsm]).verdicts[0].verdict
+    #expect(v == Verdict(decision: .copy, rule: "B2"))
+}

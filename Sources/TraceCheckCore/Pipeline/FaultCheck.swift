@@ -76,18 +76,36 @@ public enum FaultCheck {
 
     /// Runs every model on the joined inputs and classifies the fault.
     public static func check(
-        _ joined: JoinedFault, observed: ObservedDecision, models: [KernelModel]
+        _ joined: JoinedFault, observed: ObservedDecision, models: [KernelModel],
+        assumptions: [Assumption] = []
     ) -> (verdicts: [(model: KernelModel, verdict: Verdict)], classes: [FaultClass], divergenceCase: String?) {
-        let inputs = joined.inputs
+        var inputs = joined.inputs
+        // The facts the user added, kept apart: a verdict lists those it could not do without.
+        var assumedInputs = inputs
+        let applied = assumptions.filter { $0.apply(to: &assumedInputs) }
         var verdicts: [(model: KernelModel, verdict: Verdict)] = []
         verdicts.reserveCapacity(models.count)
         for m in models {
             if joined.stateGap && joined.inputs.refcount == nil {
                 verdicts.append((m, Verdict(decision: .undetermined, rule: nil, missing: [.state])))
-            } else {
-                verdicts.append((m, m.evaluate(inputs)))
+                continue
             }
+            var v = m.evaluate(inputs)
+            if v.decision == .undetermined, !applied.isEmpty {
+                var withFacts = m.evaluate(assumedInputs)
+                if withFacts.decision != .undetermined {
+                    // Name only the facts this verdict needed.
+                    withFacts.assumed = applied.filter { fact in
+                        var without = inputs
+                        for other in applied where other != fact { _ = other.apply(to: &without) }
+                        return m.evaluate(without).decision != withFacts.decision
+                    }
+                    v = withFacts
+                }
+            }
+            verdicts.append((m, v))
         }
+        if !applied.isEmpty { inputs = assumedInputs }
         var classes: [FaultClass] = []
         var divergence: String?
         let pre = verdicts.first { $0.model == .v5_8 }?.verdict

@@ -6,6 +6,10 @@ public struct CheckOptions: Sendable {
     public var models: [KernelModel]?
     public var pid: Int32?
     public var comm: String?
+    /// `--assume`: facts the user adds; verdicts that need them say so.
+    public var assumptions: [Assumption] = []
+    /// `--explain`: keep the history of this pfn for the report.
+    public var explainPfn: UInt64?
     public var examplesPerClass = 5
     /// How many problem line numbers to keep per kind for the report.
     public var keptLineNumbers = 10
@@ -49,6 +53,15 @@ public struct InputStats: Sendable {
     }
 }
 
+/// One line of the `--explain` history of a pfn.
+public struct HistoryEntry: Sendable {
+    public var file: String
+    public var line: Int
+    public var text: String
+    /// For a fault on the pfn: its verdicts, one line.
+    public var verdicts: String?
+}
+
 /// The result of a whole run.
 public struct CheckResult: Sendable {
     public var findings: Findings
@@ -63,6 +76,10 @@ public struct CheckResult: Sendable {
     public var notATrace: [String]
     /// Racy reuse was looked for (the clock orders events across CPUs).
     public var racesChecked: Bool
+    /// `--explain`: the last events that touched the pfn (bounded), and how many there were.
+    public var history: [HistoryEntry] = []
+    public var historyTotal = 0
+    public var explainedPfn: UInt64?
 
     /// 0 no divergence, 1 divergences found, 2 the input itself is broken (DESIGN.md).
     public var exitStatus: Int32 {
@@ -100,6 +117,10 @@ public struct TraceChecker {
     private var heldBaseID = 0
     private var nextFaultID = 0
     private var awaiting: Set<Int> = []
+    private var history: [HistoryEntry] = []
+    private var historyTotal = 0
+    /// How many history lines `--explain` keeps (the most recent).
+    public static let historyLimit = 1000
 
     public init(options: CheckOptions) {
         self.options = options
@@ -152,11 +173,13 @@ public struct TraceChecker {
             }
         }
         settle(race.closeAll(), onFault)
+        if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
         if !started { begin(paths, onStart) }
         return CheckResult(
             findings: findings, stats: stats, models: models, expectedModel: expected, kernel: kernel,
             inputs: paths, pages: replayer.pageCount, errors: errors, notATrace: notATrace,
-            racesChecked: racesCheckable)
+            racesChecked: racesCheckable, history: history, historyTotal: historyTotal,
+            explainedPfn: options.explainPfn)
     }
 
     private mutating func begin(_ paths: [String], _ onStart: (RunStart) -> Void) {
@@ -186,6 +209,7 @@ public struct TraceChecker {
             stats.lostMarkers += 1
             if let count { stats.lostEvents += count } else { stats.lostMarkersWithoutCount += 1 }
             replayer.lostEvents()
+            if options.explainPfn != nil { remember(b, file, number) } // a loss touches every page
         case .malformed(let issue): note(issue, file, number)
         case .event: handleEvent(b, p, number: number, file: file, onStart: onStart, onFault: onFault)
         }
@@ -235,11 +259,13 @@ public struct TraceChecker {
             stats.pageRefByOp[op, default: 0] += 1
             guard let e = PageRefEvent.parse(op, b, p.payload) else { note(.malformedPayload, file, number); return }
             if !replayer.apply(e, pid: p.pid, seq: seq) { note(.countGap, file, number) }
+            if e.pfn == options.explainPfn { remember(b, file, number) }
         case .ksm(let kind):
             stats.eventsByFamily["ksm", default: 0] += 1
             stats.ksmByKind[kind, default: 0] += 1
             guard let e = KsmEvent.parse(kind, b, p.payload) else { note(.malformedPayload, file, number); return }
             replayer.apply(e)
+            if let pfn = e.pfn, pfn == options.explainPfn { remember(b, file, number) }
         case .processFork:
             stats.eventsByFamily["sched_process_fork", default: 0] += 1
             if let e = ForkEvent.parse(b, p.payload) { replayer.apply(e, seq: seq) }
@@ -264,13 +290,18 @@ public struct TraceChecker {
         if let want = options.comm, comm != want { return }
         if !started { begin(paths, onStart) }
         let joined = replayer.join(wp)
-        let (verdicts, classes, divergence) = FaultCheck.check(joined, observed: wp.decision, models: models)
+        let (verdicts, classes, divergence) = FaultCheck.check(joined, observed: wp.decision, models: models, assumptions: options.assumptions)
         let record = FaultRecord(
             file: file, line: number,
             timestamp: p.hasTimestamp ? p.timestamp : nil, timestampIsNanoseconds: p.timestampIsNanoseconds,
             pid: hasTask ? p.pid : nil, comm: comm, cpu: p.cpu >= 0 ? p.cpu : nil,
             pfn: wp.pfn, addr: wp.addr, observed: wp.decision, inputs: joined.inputs, verdicts: verdicts,
             classes: classes.sorted(), divergenceCase: divergence, gapReason: joined.gapReason, racer: nil)
+        if wp.pfn == options.explainPfn {
+            let summary = verdicts.map { m, v in "\(m.rawValue) \(v.decision.rawValue)" + (v.rule.map { " (\($0))" } ?? "") }
+            remember(b, file, number, verdicts: "observed \(wp.decision.word); " + summary.joined(separator: ", ")
+                + (classes.isEmpty ? "" : "; " + classes.map(\.name).joined(separator: ", ")))
+        }
         let id = nextFaultID
         nextFaultID += 1
         if wp.decision == .reuse, hasTask, racesCheckable {
@@ -286,6 +317,12 @@ public struct TraceChecker {
         } else {
             held.append(record)
         }
+    }
+
+    private mutating func remember(_ b: UnsafeRawBufferPointer, _ file: String, _ line: Int, verdicts: String? = nil) {
+        historyTotal += 1
+        history.append(HistoryEntry(file: file, line: line, text: String(decoding: b, as: UTF8.self), verdicts: verdicts))
+        if history.count >= 2 * Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
     }
 
     /// Racy reuse needs events ordered across CPUs: a per-CPU `local` clock does not give that.

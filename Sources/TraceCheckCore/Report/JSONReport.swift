@@ -43,11 +43,23 @@ public enum JSONReport {
         return o
     }
 
+    /// `--explain`: one line of the pfn's history.
+    public static func history(_ h: HistoryEntry) -> JSONObject {
+        var o = JSONObject()
+        o.string("type", "history")
+        o.string("file", h.file)
+        o.int("line", h.line)
+        o.string("text", h.text)
+        if let v = h.verdicts { o.string("fault", v) }
+        return o
+    }
+
     public static func verdict(_ v: Verdict) -> JSONObject {
         var o = JSONObject()
         o.string("decision", v.decision.rawValue)
         o.string("rule", v.rule)
         if v.decision == .undetermined { o.strings("missing", v.missing.map(\.rawValue)) }
+        if !v.assumed.isEmpty { o.strings("assumed", v.assumed.map(\.rawValue)) }
         return o
     }
 

@@ -76,6 +76,17 @@ public enum TextReport {
                 if n > shown { line("      … and \(n - shown) more (--format jsonl lists every fault)") }
             }
         }
+        if let pfn = r.explainedPfn {
+            line()
+            let shown = r.history.count
+            line("History of pfn \(JSONReport.hexPfn(pfn)): \(r.historyTotal) events"
+                + (shown < r.historyTotal ? " (the last \(shown) shown)" : ""))
+            for h in r.history {
+                let place = r.inputs.count > 1 ? "\(h.file):\(h.line)" : "\(h.line)"
+                line("  \(place): \(h.text.trimmingLeadingSpaces())")
+                if let v = h.verdicts { line("      → \(v)") }
+            }
+        }
         let problems = problemLines(r)
         if !problems.isEmpty {
             line()
@@ -142,6 +153,7 @@ public enum TextReport {
             var t = "\(m.rawValue) \(v.decision.rawValue)"
             if let rule = v.rule { t += " (\(rule))" }
             if v.decision == .undetermined { t += " (needs \(v.missing.map(\.rawValue).joined(separator: ", ")))" }
+            if !v.assumed.isEmpty { t += " [assuming \(v.assumed.map(\.rawValue).joined(separator: ", "))]" }
             return t
         }
         s += "      verdicts: \(verdicts.joined(separator: "; "))"
@@ -215,4 +227,8 @@ public enum TextReport {
         }
         return out
     }
+}
+
+extension String {
+    func trimmingLeadingSpaces() -> Substring { drop { $0 == " " } }
 }

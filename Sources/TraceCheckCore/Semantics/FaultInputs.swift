@@ -102,8 +102,50 @@ public struct Verdict: Sendable, Equatable {
     /// under the possible values of an unknown input. `nil` when undetermined.
     public var rule: String?
     public var missing: [InputName]
+    /// The user's `--assume` facts this verdict needed: without them it would be undetermined.
+    public var assumed: [Assumption] = []
 
     public init(decision: Decision, rule: String?, missing: [InputName] = []) {
         self.decision = decision; self.rule = rule; self.missing = missing
+    }
+}
+
+/// Facts a user knows about the traced machine that a capture may not show (`--assume`).
+/// A verdict that needed one lists it, so evidence and assumption stay apart.
+public enum Assumption: String, CaseIterable, Sendable, Comparable {
+    /// Every faulting page is an anonymous page (not the zero page, not a file page).
+    case anon
+    /// KSM was off: no page is a KSM page.
+    case noKsm = "no-ksm"
+    /// No swap device: no page is in the swap cache.
+    case noSwap = "no-swap"
+    /// No transparent huge pages: every folio is order 0.
+    case noThp = "no-thp"
+
+    public static func < (a: Assumption, b: Assumption) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+
+    /// Fills the inputs this fact settles, where the capture left them unknown; returns whether
+    /// anything changed.
+    func apply(to i: inout FaultInputs) -> Bool {
+        switch self {
+        case .anon:
+            guard i.anon == nil || i.zero == nil else { return false }
+            if i.anon == nil { i.anon = true }
+            if i.zero == nil { i.zero = false }
+        case .noKsm:
+            guard i.ksm == nil else { return false }
+            i.ksm = false
+        case .noSwap:
+            guard i.swapcache == nil || i.swapcount == nil else { return false }
+            if i.swapcache == nil { i.swapcache = false }
+            if i.swapcount == nil { i.swapcount = 0 }
+        case .noThp:
+            guard i.large == nil else { return false }
+            i.large = false
+            if i.maxSubpageMapcount == nil { i.maxSubpageMapcount = i.mapcount }
+        }
+        return true
     }
 }
