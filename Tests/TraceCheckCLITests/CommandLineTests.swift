@@ -198,3 +198,14 @@ func jsonlHasOneFaultPerWpPageLine(_ scenario: String) throws {
     #expect(r.status == 0)
     #expect(r.stdout.contains("exit 0"))
 }
+
+@Test func severalFilesAreReadInOrderAndNamedInTheFaults() throws {
+    let a = trace("real/scenario_e.txt.zst"), b = trace("scenarios/replay_v5.8_gup_pin.txt")
+    let r = try run(["--format", "jsonl", a, b])
+    let objects = try jsonObjects(r.stdout)
+    let meta = try #require(objects.first)
+    #expect(meta["inputs"] as? [String] == [a, b])
+    let files = objects.filter { $0["type"] as? String == "fault" }.compactMap { $0["file"] as? String }
+    #expect(files == [a, a, b])
+    #expect(r.status == 1)
+}

@@ -120,3 +120,21 @@ import Testing
     let v = FaultCheck.check(known, observed: .copy, models: [.v5_9], assumptions: [.anon, .noKsm]).verdicts[0].verdict
     #expect(v == Verdict(decision: .copy, rule: "B2"))
 }
+
+@Test(arguments: [
+    // (refcount, mapcount, lru, swapcache, writeback, large, locked, expected case)
+    (2, 1, true, false, false, false, false, "D1"),
+    (1025, 1, true, false, false, false, false, "D1"),
+    (2, 1, false, false, false, false, false, "D2"),
+    (3, 1, false, false, false, false, false, "D1"),
+    (2, 1, true, true, false, false, false, "D3"),
+    (2, 1, true, true, true, false, false, "D4"),
+])
+func divergenceCasesAreNamedFromTheInputs(_ c: (Int, Int, Bool, Bool, Bool, Bool, Bool, String)) {
+    let i = FaultInputs(zero: false, anon: true, ksm: false, refcount: c.0, mapcount: c.1, swapcache: c.3,
+                        swapcount: 0, locked: c.6, pteChanged: false, writeback: c.4, stableWrites: false,
+                        lru: c.2, large: c.5)
+    let r = FaultCheck.check(JoinedFault(inputs: i), observed: .copy, models: [.v5_8, .v5_9])
+    #expect(r.classes.contains(.prePost))
+    #expect(r.divergenceCase == c.7)
+}

@@ -145,8 +145,10 @@ public enum FaultCheck {
         if preRule.hasPrefix("A4b") { return "D3" }
         if preRule.hasPrefix("A4d") { return "D4" }
         if i.swapcache == true { return i.writeback == true ? "D4" : "D3" }
-        if i.lru == false { return "D2" }
-        if let r = i.refcount, let m = i.mapcount, r > m { return "D1" }
-        return nil
+        guard let r = i.refcount, let m = i.mapcount, r > m else { return nil }
+        // One extra reference on a page not yet on the LRU: the per-CPU batch's (D2); anything
+        // else beyond the mappings is a GUP/pipe reference (D1).
+        if i.lru == false, r == m + 1 { return "D2" }
+        return "D1"
     }
 }
