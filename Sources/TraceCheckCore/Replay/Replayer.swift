@@ -11,21 +11,7 @@ public struct KernelFacts: Sendable, Equatable {
 
     /// "6.18.44-fc-v669" → (6, 18). Nil when the string does not start with `N.N`.
     public static func parseVersion(_ s: String) -> (major: Int, minor: Int)? {
-        var parts: [Int] = []
-        var cur = 0, digits = 0
-        for c in s.utf8 {
-            if c >= 0x30 && c <= 0x39 {
-                cur = cur * 10 + Int(c - 0x30); digits += 1
-                if digits > 6 { return nil }
-            } else {
-                guard digits > 0 else { return nil }
-                parts.append(cur); cur = 0; digits = 0
-                if c != 0x2E || parts.count == 2 { break }
-            }
-        }
-        if digits > 0 && parts.count < 2 { parts.append(cur) }
-        guard parts.count >= 2 else { return nil }
-        return (parts[0], parts[1])
+        KernelModel.parseMajorMinor(s)
     }
 }
 

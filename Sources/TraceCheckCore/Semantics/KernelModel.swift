@@ -78,7 +78,7 @@ public enum KernelModel: String, CaseIterable, Sendable {
     }
 
     /// "6.18.44-fc-v669" → (6, 18); an optional leading "v" is allowed.
-    private static func parseMajorMinor(_ text: String) -> (major: Int, minor: Int)? {
+    static func parseMajorMinor(_ text: String) -> (major: Int, minor: Int)? {
         var bytes = text.utf8[...]
         if bytes.first == UInt8(ascii: "v") { bytes = bytes.dropFirst() }
         guard let major = leadingNumber(&bytes), bytes.first == UInt8(ascii: ".") else {
