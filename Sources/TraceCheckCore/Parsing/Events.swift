@@ -267,6 +267,19 @@ public struct WpPageEvent: Sendable, Equatable {
         self.pfn = pfn; self.decision = decision
     }
 
+    /// The pfn of the folio's head page (refcount events carry it), from the printed order.
+    /// Orders outside what a folio can have are ignored rather than trusted.
+    public var headPfn: UInt64 {
+        guard let order, order > 0, order < 32 else { return pfn }
+        return pfn & ~((UInt64(1) << order) - 1)
+    }
+
+    /// Pages in the folio, when the order is printed and plausible.
+    public var folioPages: Int? {
+        guard let order, order >= 0, order < 32 else { return nil }
+        return 1 << order
+    }
+
     public static func parse(_ b: UnsafeRawBufferPointer, _ payload: ByteRange) -> WpPageEvent? {
         var pfn: UInt64?
         var decision: ObservedDecision?

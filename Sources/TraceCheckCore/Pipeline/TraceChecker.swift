@@ -305,9 +305,7 @@ public struct TraceChecker {
         let id = nextFaultID
         nextFaultID += 1
         if wp.decision == .reuse, hasTask, racesCheckable {
-            var head = wp.pfn
-            if let order = wp.order, order > 0 { head = wp.pfn & ~((UInt64(1) << order) - 1) }
-            race.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: head, seq: seq,
+            race.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: wp.headPfn, seq: seq,
                       ts: p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil)
             awaiting.insert(id)
             held.append(record)

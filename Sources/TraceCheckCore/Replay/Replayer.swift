@@ -182,7 +182,7 @@ public struct Replayer {
             i.maxSubpageMapcount = i.mapcount
         } else if i.large == true {
             i.largeMapcount = wp.folioMapcount
-            i.folioPages = wp.order.map { 1 << $0 }
+            i.folioPages = wp.folioPages
         }
         if let m = wp.mapping, m.value != 0, m.provablyRaw || rawPointers {
             let bits = m.value & 3
@@ -194,8 +194,7 @@ public struct Replayer {
         if i.anon == true { i.zero = i.zero ?? false }
 
         // The refcount lives on the folio head: a tail pfn's events are on the head.
-        var headPfn = wp.pfn
-        if let order = wp.order, order > 0 { headPfn = wp.pfn & ~((UInt64(1) << order) - 1) }
+        let headPfn = wp.headPfn
         guard let s = pages[headPfn] ?? pages[wp.pfn] else {
             j.inputs = i
             return j
