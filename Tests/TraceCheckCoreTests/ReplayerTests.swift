@@ -122,3 +122,13 @@ func pageRef(_ op: PageRefOp, pfn: UInt64 = 0x10, count: Int32, mapcount: Int32 
     // One entry per distinct pfn: keep it compact (issue: ≤ 200 bytes per tracked page in total).
     #expect(MemoryLayout<PageState>.size <= 48)
 }
+
+@Test(arguments: [-1, 32, 64, 200])
+func implausibleOrdersAreIgnoredNotTrusted(_ order: Int) {
+    var wp = WpPageEvent(pfn: 0x22b602, decision: .copy)
+    wp.order = order
+    #expect(wp.headPfn == 0x22b602)
+    #expect(wp.folioPages == nil)
+    var r = Replayer()
+    _ = r.join(wp) // must not trap
+}
