@@ -5,6 +5,7 @@ let package = Package(
     name: "tracecheck",
     products: [
         .executable(name: "tracecheck", targets: ["tracecheck"]),
+        .executable(name: "tracegen", targets: ["tracegen"]),
         .library(name: "TraceCheckCore", targets: ["TraceCheckCore"]),
     ],
     dependencies: [
@@ -32,6 +33,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "tracegen",
+            dependencies: [
+                "CZstd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: [
+                // `swift run tracegen --size 1GB` builds debug; the generator loop must stay fast.
+                .unsafeFlags(["-O"], .when(configuration: .debug)),
+            ]
+        ),
         .testTarget(
             name: "TraceCheckCoreTests",
             dependencies: ["TraceCheckCore"]
@@ -39,6 +51,10 @@ let package = Package(
         .testTarget(
             name: "TraceCheckCLITests",
             dependencies: ["TraceCheckCore", "tracecheck"]
+        ),
+        .testTarget(
+            name: "TracegenTests",
+            dependencies: ["tracegen", "TraceCheckCore"]
         ),
     ]
 )
