@@ -219,15 +219,16 @@ public struct Replayer {
 
         if s.hasRefEvent {
             if i.refcount == nil { i.refcount = Int(s.refcount) }
+            let forkStale = printedByForkIncrement(s)
             // Mapcounts are per page: the head's events say nothing about a tail page's.
-            if i.mapcount == nil, headPfn == wp.pfn, let m = replayedMapcount(s) { i.mapcount = m }
+            if i.mapcount == nil, headPfn == wp.pfn, !forkStale, let m = replayedMapcount(s) { i.mapcount = m }
             let f = s.flags
             if i.swapcache == nil { i.swapcache = f.swapcache }
             if i.locked == nil { i.locked = f.contains(.locked) }
             if i.writeback == nil { i.writeback = f.contains(.writeback) }
             if i.lru == nil { i.lru = f.contains(.lru) }
             if i.large == nil { i.large = f.contains(.head) }
-            if i.anonExclusive == nil, headPfn == wp.pfn { i.anonExclusive = anonExclusive(f) }
+            if i.anonExclusive == nil, headPfn == wp.pfn { i.anonExclusive = anonExclusive(f, forkStale: forkStale) }
             if i.anon == nil || i.ksm == nil, s.mapping != 0, s.mappingProvablyRaw || rawPointers {
                 let bits = s.mapping & 3
                 if i.anon == nil { i.anon = bits & 1 == 1 }
@@ -243,13 +244,16 @@ public struct Replayer {
         return j
     }
 
-    /// The logical mapcount from the last page_ref event, or nil when it cannot be trusted:
-    /// convention unknown, or the event raised the refcount during a fork, before the fork added
-    /// the new mapping (TRACE-FORMATS.md §3.1), so the printed mapcount is only a lower bound.
+    /// The last page_ref event raised the refcount during a fork, before the fork added the new
+    /// mapping and (v5.19+) cleared PageAnonExclusive (TRACE-FORMATS.md §3.1): its mapcount is
+    /// only a lower bound and its anon-exclusive flag is stale.
+    private func printedByForkIncrement(_ s: PageState) -> Bool {
+        guard s.lastIncrementPid >= 0, let fork = lastFork[s.lastIncrementPid] else { return false }
+        return fork > s.lastRefSeq
+    }
+
+    /// The logical mapcount from the last page_ref event, or nil when the convention is unknown.
     private func replayedMapcount(_ s: PageState) -> Int? {
-        if s.lastIncrementPid >= 0, let fork = lastFork[s.lastIncrementPid], fork > s.lastRefSeq {
-            return nil
-        }
         switch mapcountConvention {
         case .logical: return Int(s.printedMapcount)
         case .raw: return Int(s.printedMapcount) + 1
@@ -257,15 +261,16 @@ public struct Replayer {
         }
     }
 
-    /// PageAnonExclusive from the flags name that carries it in this kernel.
-    private func anonExclusive(_ f: PageFlags) -> Bool? {
+    /// PageAnonExclusive from the flags name that carries it in this kernel; unknown when the
+    /// flags were printed by a fork's increment (the fork clears the bit after printing).
+    private func anonExclusive(_ f: PageFlags, forkStale: Bool) -> Bool? {
         if let v = facts.version {
+            if v.major == 5 && v.minor < 19 || v.major < 5 { return false } // no such flag before v5.19
+            if forkStale { return nil }
             if v.major > 6 || (v.major == 6 && v.minor >= 18) { return f.contains(.owner2) }
-            if v.major == 6 || (v.major == 5 && v.minor >= 19) {
-                return sawOwner2 ? f.contains(.owner2) : f.contains(.mappedToDisk)
-            }
-            return false // no such flag before v5.19
+            return sawOwner2 ? f.contains(.owner2) : f.contains(.mappedToDisk)
         }
+        if forkStale { return nil }
         return sawOwner2 ? f.contains(.owner2) : nil
     }
 }

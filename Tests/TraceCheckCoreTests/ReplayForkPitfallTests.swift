@@ -1,0 +1,18 @@
+import Testing
+@testable import TraceCheckCore
+
+/// TRACE-FORMATS.md §3.1: the event of a fork's increment is printed before the fork adds the
+/// mapping and clears PageAnonExclusive. Found with tracegen: tracecheck used to read owner_2
+/// from it, judged the child's write an F1 reuse and reported the kernel's copy as a violation.
+@Test func forkIncrementLeavesMapcountAndAnonExclusiveUnknown() {
+    let (_, faults) = runChecker(tracePath("scenarios/replay_v6.18_fork_owner2.txt"))
+    #expect(faults.count == 1)
+    let f = faults[0]
+    #expect(f.inputs.refcount == 2)
+    #expect(f.inputs.mapcount == nil)
+    #expect(f.inputs.anonExclusive == nil)
+    #expect(f.verdict(.v6_18) == Verdict(decision: .undetermined, rule: nil, missing: [.anon_exclusive]))
+    #expect(f.verdict(.v5_8) == Verdict(decision: .undetermined, rule: nil, missing: [.mapcount]))
+    #expect(f.verdict(.v5_9) == Verdict(decision: .copy, rule: "B2"))
+    #expect(f.classes.isEmpty)
+}
