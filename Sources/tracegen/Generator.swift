@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Wires a run together: the writer (trace lines, lost spans, clocks), the simulated kernel,
 /// the scenario and/or the random workload, and the ground-truth collector.
 
@@ -44,6 +48,9 @@ enum Generator {
             switch limit {
             case .lines(let n): workload.run { writer.lines >= n }
             case .bytes(let n): workload.run { writer.bytesProduced >= n }
+            }
+            if getenv("TRACEGEN_STATS") != nil {
+                writeStandardError(workload.stats.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "\n")
             }
         }
         try writer.close()

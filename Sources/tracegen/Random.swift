@@ -28,7 +28,7 @@ struct Rng {
     /// Uniform in 0..<n (n > 0); the multiply-shift bias is irrelevant at these sizes.
     @inline(__always)
     mutating func below(_ n: Int) -> Int {
-        Int(truncatingIfNeeded: (next() >> 32) &* UInt64(n) >> 32)
+        Int(truncatingIfNeeded: ((next() >> 32) &* UInt64(n)) >> 32)
     }
 
     @inline(__always)

@@ -12,6 +12,8 @@ struct Workload {
     private var underWriteback: [Int32] = []
     private let target: [Double]
     private let startLines: [Int]
+    /// How often each operation ran (`TRACEGEN_STATS=1` prints it).
+    private(set) var stats: [String: Int] = [:]
 
     init(kernel: SimKernel) {
         k = kernel
@@ -72,8 +74,9 @@ struct Workload {
     private mutating func writeSomething() {
         for _ in 0..<24 {
             let t = randomTask()
-            let n = k.mms[mm(t)].slots.count
-            let slot = rng.below(n)
+            // Mostly small pages: a THP region has 512 slots and would crowd them out.
+            let thp = k.mms[mm(t)].slots.count > slots && rng.chance(0.1)
+            let slot = thp ? slots + rng.below(SimKernel.thpPages) : rng.below(slots)
             if k.faultSite(t, slot: slot) != nil {
                 k.writeFault(t, slot: slot, FaultOptions(race: raceRate > 0 && rng.chance(raceRate)))
                 return
@@ -87,27 +90,28 @@ struct Workload {
 
     private mutating func pageActivity() {
         let r = rng.below(100)
+        stats["page-\(r / 5 * 5)", default: 0] += 1
         switch r {
-        case 0..<34: touchOne()
-        case 34..<44: if live.count < maxProcesses { forkOne() } else { exitOne() }
-        case 44..<50: if live.count > 3 { exitOne() } else { forkOne() }
-        case 50..<54: let t = randomTask(); k.gupGet(t, slot: rng.below(slots))
-        case 54..<56: let t = randomTask(); k.gupPin(t, slot: rng.below(slots))
-        case 56..<61: if !k.gupHeld.isEmpty { k.gupRelease(rng.below(k.gupHeld.count)) } else { touchOne() }
-        case 61..<65:
+        case 0..<26: touchOne()
+        case 26..<32: if live.count < maxProcesses { forkOne() } else { exitOne() }
+        case 32..<37: if live.count > 3 { exitOne() } else { forkOne() }
+        case 37..<41: let t = randomTask(); k.gupGet(t, slot: rng.below(slots))
+        case 41..<43: let t = randomTask(); k.gupPin(t, slot: rng.below(slots))
+        case 43..<48: if !k.gupHeld.isEmpty { k.gupRelease(rng.below(k.gupHeld.count)) } else { touchOne() }
+        case 48..<52:
             let c = rng.below(k.config.cpus)
             k.setCPU(k.kworker, c)
             k.drain(cpu: c, by: k.kworker)
-        case 65..<69: lockSomething(reclaim: true)
-        case 69..<74: releaseSomething()
-        case 74..<77: if let x = underWriteback.popLast() { k.writebackDone(x) } else { touchOne() }
-        case 77..<79: reclaimSwapCacheSomewhere()
-        case 79..<85: swapInSomething()
-        case 85..<87: lockSomething(reclaim: false)
-        case 87..<88:
+        case 52..<60: lockSomething(reclaim: true)
+        case 60..<68: releaseSomething()
+        case 68..<72: if let x = underWriteback.popLast() { k.writebackDone(x) } else { touchOne() }
+        case 72..<75: reclaimSwapCacheSomewhere()
+        case 75..<83: swapInSomething()
+        case 83..<86: lockSomething(reclaim: false)
+        case 86..<87:
             let t = randomTask()
             if k.thpFault(t) == nil { touchOne() }
-        case 88..<92: ksmMerge()
+        case 87..<94: ksmMerge()
         default:
             let t = randomTask()
             k.readZero(t, slot: rng.below(slots))
@@ -148,15 +152,22 @@ struct Workload {
         if live.count < 2 { spawn() }
     }
 
+    /// A mapped small page of a random process (searched from a random slot).
     private mutating func randomPage() -> Int32? {
         let t = randomTask()
-        let pte = k.mms[mm(t)].slots[rng.below(k.mms[mm(t)].smallSlots)]
-        return PTE.isPresent(pte) ? PTE.payload(pte) : nil
+        let m = mm(t)
+        let start = rng.below(slots)
+        for d in 0..<slots {
+            let pte = k.mms[m].slots[(start + d) % slots]
+            if PTE.isPresent(pte) { return PTE.payload(pte) }
+        }
+        return nil
     }
 
     private mutating func lockSomething(reclaim: Bool) {
-        guard heldLocks.count < 8, let x = randomPage() else { return }
+        guard heldLocks.count < 8, let x = randomPage() else { stats["lock-none", default: 0] += 1; return }
         let ok = reclaim ? k.reclaimLock(x, device: rng.below(2)) : k.migrationLock(x)
+        stats[reclaim ? "reclaim-lock-\(ok)" : "migration-lock-\(ok)", default: 0] += 1
         if ok { heldLocks.append(x) }
     }
 
@@ -178,12 +189,11 @@ struct Workload {
     }
 
     private mutating func swapInSomething() {
-        for _ in 0..<8 {
+        for _ in 0..<4 {
             let t = randomTask()
-            let s = rng.below(slots)
-            if PTE.isSwap(k.mms[mm(t)].slots[s]) {
-                k.swapIn(t, slot: s)
-                return
+            let start = rng.below(slots)
+            for d in 0..<slots where PTE.isSwap(k.mms[mm(t)].slots[(start + d) % slots]) {
+                if k.swapIn(t, slot: (start + d) % slots) != nil { return }
             }
         }
         touchOne()
@@ -191,13 +201,28 @@ struct Workload {
 
     // MARK: - KSM
 
+    /// A mergeable page of a KSM-enabled process, searched from a random slot.
+    private mutating func mergeCandidate() -> (mm: Int, slot: Int)? {
+        for _ in 0..<4 {
+            let t = randomTask()
+            let m = mm(t)
+            guard k.mms[m].ksm else { continue }
+            let start = rng.below(slots)
+            for d in 0..<slots {
+                let s = (start + d) % slots
+                if let p = k.pageAt(m, s), k.ksmMergeable(p) { return (m, s) }
+            }
+        }
+        return nil
+    }
+
     private mutating func ksmMerge() {
-        let a = randomTask(), b = randomTask()
-        guard k.mms[mm(a)].ksm, k.mms[mm(b)].ksm else { touchOne(); return }
-        let sa = rng.below(slots), sb = rng.below(slots)
+        guard let a = mergeCandidate() else { touchOne(); return }
         // A stable-tree page first (merge into an existing KSM page), else two fresh pages.
-        if let kp = k.pageAt(mm(b), sb), k.pages[Int(kp)].ksmNode >= 0, k.ksmMergeInto(kp, (mm(a), sa)) { return }
-        k.ksmMergeTwo((mm(a), sa), (mm(b), sb))
+        k.ksmPages.removeAll { k.pages[Int($0)].ksmNode < 0 }
+        if !k.ksmPages.isEmpty, rng.chance(0.5), k.ksmMergeInto(k.ksmPages[rng.below(k.ksmPages.count)], a) { return }
+        guard let b = mergeCandidate(), b.mm != a.mm || b.slot != a.slot else { return }
+        k.ksmMergeTwo(a, b)
     }
 
     private mutating func ksmActivity() {

@@ -444,6 +444,7 @@ extension SimKernel {
         nextStableNode += 1
         pages[Int(pa)].ksmNode = Int32(node)
         pages[Int(pa)].mapping = KernelAddress.stableNode(node) | 3
+        ksmPages.append(pa)
         putPage(pa, by: ksmd)
         rmapItems += 2
     }

@@ -143,6 +143,8 @@ final class SimKernel {
     /// Outstanding GUP references: (head page, amount, the task that took it).
     var gupHeld: [(page: Int32, amount: Int32, task: Int32)] = []
     var nextStableNode = 1
+    /// Pages that got a stable node (some may have stopped being KSM since).
+    var ksmPages: [Int32] = []
     var rmapItems = 0
     var ksmScanSeq = 0
     /// KSM pages that lost their last mapping: ksmd reports the stale node (v6.18 events).

@@ -112,7 +112,7 @@ extension SimKernel {
                 headPage: site.head >= 0 ? Int(site.head) : -1, replayMode: lines.replayMode))
         }
         let fields = lines.fields
-        w.faultLine(lbl(t), token: token) { b, flags in
+        w.faultLine(lbl(t), token: token, page: site.head) { b, flags in
             self.writeWpPayload(&b, &flags, site, world, fields, decision: before.decision)
         }
 

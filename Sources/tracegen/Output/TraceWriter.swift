@@ -396,8 +396,9 @@ final class TraceWriter {
     }
 
     /// A `wp_page` line: timestamped at fault entry with ns precision, never dropped.
-    func faultLine(_ task: TaskLabel, token: Int, _ payload: (inout LineBuffer, inout FlagPrinter) -> Void) {
+    func faultLine(_ task: TaskLabel, token: Int, page: Int32, _ payload: (inout LineBuffer, inout FlagPrinter) -> Void) {
         step()
+        separate(page: page, cpu: task.cpu)
         let jitter = UInt64(rng.below(500))
         _ = begin(task, protected: true, page: -1, pfn: 0, nineDecimals: true, jitter: jitter)
         if clock == .local { payload(&scratch, &capturePrinter) } else { payload(&out, &capturePrinter) }
