@@ -108,7 +108,15 @@ extension SimKernel {
             b.text(" child_pid=")
             b.dec(Int(childPid))
         }
-        if printed { lastForkSeq[parent.pid] = w.eventSeq }
+        if printed {
+            lastForkSeq[parent.pid] = w.eventSeq
+            // The fork event decides how a reader takes these pages' last events: keep it ahead.
+            if config.clock == .local {
+                for slot in 0..<n where PTE.isPresent(mms[pm].slots[slot]) || PTE.isPMD(mms[pm].slots[slot]) {
+                    w.stamp(page: pages[Int(PTE.payload(mms[pm].slots[slot]))].head, cpu: parent.label.cpu)
+                }
+            }
+        }
         if mms[cm].ksm, model.hasKsmEvents { ksmEnterEvent(child) }
         return child
     }

@@ -165,6 +165,14 @@ final class TraceWriter {
         lastTouchCPU[p] = Int8(cpu)
     }
 
+    /// `--clock local`: a line that changes how a reader sees `page` (a fork event) was printed
+    /// now on `cpu`; later events on the page from other CPUs must not overtake it.
+    func stamp(page: Int32, cpu: Int) {
+        guard skew > 0, page >= 0 else { return }
+        lastTouch[Int(page)] = now
+        lastTouchCPU[Int(page)] = Int8(cpu)
+    }
+
     // MARK: - Header
 
     func header(_ text: String) {
