@@ -54,6 +54,7 @@ struct Workload {
             let d = target[f.rawValue] - share(f)
             if d > deficit { deficit = d; best = f }
         }
+        stats["family-\(best)", default: 0] += 1
         switch best {
         case .wp: writeSomething()
         case .ksm: ksmActivity()
@@ -72,18 +73,28 @@ struct Workload {
     // MARK: - wp_page
 
     private mutating func writeSomething() {
-        for _ in 0..<24 {
+        let options = FaultOptions(race: raceRate > 0 && rng.chance(raceRate))
+        for _ in 0..<8 {
             let t = randomTask()
             // Mostly small pages: a THP region has 512 slots and would crowd them out.
             let thp = k.mms[mm(t)].slots.count > slots && rng.chance(0.1)
             let slot = thp ? slots + rng.below(SimKernel.thpPages) : rng.below(slots)
             if k.faultSite(t, slot: slot) != nil {
-                k.writeFault(t, slot: slot, FaultOptions(race: raceRate > 0 && rng.chance(raceRate)))
+                k.writeFault(t, slot: slot, options)
+                return
+            }
+        }
+        for _ in 0..<4 {
+            let t = randomTask()
+            let start = rng.below(slots)
+            for d in 0..<slots where k.faultSite(t, slot: (start + d) % slots) != nil {
+                k.writeFault(t, slot: (start + d) % slots, options)
                 return
             }
         }
         // Nothing write-protected around: fork makes plenty.
-        if live.count < maxProcesses { forkOne() } else { touchOne() }
+        stats["write-fallback", default: 0] += 1
+        if live.count < maxProcesses { forkOne() } else { exitOne() }
     }
 
     // MARK: - page_ref-heavy operations

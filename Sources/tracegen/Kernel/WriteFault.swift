@@ -127,7 +127,9 @@ extension SimKernel {
         case .pteChanged, .undetermined:
             break
         }
-        syscallEvent(t)
+        // A reuse prints nothing of its own: the task's next kernel entry closes the window in
+        // which another CPU's increment counts as a race (a copy's own events close it).
+        if d == .reuse { syscallEvent(t) }
         if let racer = live.racingReference { putPage(racer, by: ksmd) }
         return before
     }
