@@ -400,9 +400,11 @@ extension SimKernel {
         if model.hasKsmEvents { ksmEnterEvent(t) }
     }
 
+    /// A ksm_* line (v6.18 only); `page` when it names a pfn, so it keeps its place among the
+    /// page's events under a local clock.
     @discardableResult
-    func otherKsm(_ t: Int32, _ payload: (inout LineBuffer) -> Void) -> Bool {
-        model.hasKsmEvents && w.event(lbl(t), family: .ksm, payload)
+    func otherKsm(_ t: Int32, page: Int32 = -1, _ payload: (inout LineBuffer) -> Void) -> Bool {
+        model.hasKsmEvents && w.event(lbl(t), family: .ksm, page: page, pfn: page >= 0 ? pfn(page) : 0, payload)
     }
 
     /// A page ksmd can merge: small, anon, on the LRU, unlocked, mapped once, no other reference.
@@ -493,7 +495,7 @@ extension SimKernel {
         let item = KernelAddress.rmapItem(rmapItems)
         let mmPtr = mms[mm].pointer
         let n = pfn(page)
-        let printed = otherKsm(ksmd) { b in
+        let printed = otherKsm(ksmd, page: page) { b in
             b.text("ksm_merge_with_ksm_page: ")
             if ksmPrefix { b.text("ksm ") }
             b.text("pfn ")
@@ -517,7 +519,8 @@ extension SimKernel {
         guard model.hasKsmEvents else { staleKsm.removeAll(); return }
         for (n, _) in staleKsm {
             let item = KernelAddress.rmapItem(rmapItems)
-            otherKsm(ksmd) { b in
+            let i = Int(n - pfnBase)
+            otherKsm(ksmd, page: Int32(i)) { b in
                 b.text("ksm_remove_rmap_item: pfn ")
                 b.dec(Int(n))
                 b.text(" rmap_item ")
@@ -525,12 +528,11 @@ extension SimKernel {
                 b.text(" mm ")
                 self.w.pointers.write(KernelAddress.mm(0), into: &b)
             }
-            let printed = otherKsm(ksmd) { b in
+            let printed = otherKsm(ksmd, page: Int32(i)) { b in
                 b.text("ksm_remove_ksm_page: pfn ")
                 b.dec(Int(n))
             }
-            let i = Int(n - pfnBase)
-            if printed, i >= 0, i < pages.count { pages[i].view.stableNode = false }
+            if printed { pages[i].view.stableNode = false }
         }
         staleKsm.removeAll()
         if scan {

@@ -393,11 +393,11 @@ final class TraceWriter {
 
     /// Any other event: `name: payload`. `protected` lines are never dropped.
     @discardableResult
-    func event(_ task: TaskLabel, family: Family, protected: Bool = false, page: Int32 = -1,
+    func event(_ task: TaskLabel, family: Family, protected: Bool = false, page: Int32 = -1, pfn: UInt64 = 0,
                meta: LineMeta = .plain, _ payload: (inout LineBuffer) -> Void) -> Bool {
         step()
         separate(page: page, cpu: task.cpu)
-        guard begin(task, protected: protected, page: page, pfn: 0, nineDecimals: false) else { return false }
+        guard begin(task, protected: protected, page: page, pfn: pfn, nineDecimals: false) else { return false }
         withBuffer(payload)
         finish(task, meta: meta, family: family)
         return true
