@@ -81,6 +81,10 @@ final class TraceWriter {
     private var pendingMarker: [Int]
     private var spanOf: [Int]
     private(set) var spans: [LostSpan] = []
+    /// Pages a CPU's not yet announced loss touched, and each CPU's idle task (its line brings
+    /// the marker out).
+    private var unannounced: [[Int32]]
+    private var idle: [TaskLabel]
 
     // What a reader of the printed output knows, per page (final output order).
     private var readerCount: [Int32]
@@ -133,6 +137,17 @@ final class TraceWriter {
         dropping = Array(repeating: 0, count: cpus)
         pendingMarker = Array(repeating: 0, count: cpus)
         spanOf = Array(repeating: -1, count: cpus)
+        unannounced = Array(repeating: [], count: cpus)
+        var labels: [TaskLabel] = []
+        for c in 0..<cpus {
+            var b = LineBuffer(capacity: 32)
+            b.rightAligned(Array("<idle>".utf8), width: 16)
+            b.text("-")
+            b.decPadded(0, width: config.model.pidWidth, left: true)
+            b.byte(0x20)
+            labels.append(TaskLabel(column: Array(b.bytes), cpu: c, pid: 0))
+        }
+        idle = labels
         readerCount = Array(repeating: 0, count: pages)
         readerSeen = Array(repeating: false, count: pages)
         readerGap = Array(repeating: false, count: pages)
@@ -156,6 +171,7 @@ final class TraceWriter {
     /// page's last event on another CPU.
     @inline(__always)
     func separate(page: Int32, cpu: Int) {
+        if page >= 0, !spans.isEmpty { announceLosses(touching: page, from: cpu) }
         guard skew > 0, page >= 0 else { return }
         let p = Int(page)
         if lastTouchCPU[p] >= 0, Int(lastTouchCPU[p]) != cpu, now < lastTouch[p] &+ 2 * skew {
@@ -215,7 +231,27 @@ final class TraceWriter {
         spans[s].count += 1
         if page >= 0 {
             touchedByLoss[Int(page)] = true
+            unannounced[cpu].append(page)
             if !spans[s].pfns.contains(pfn) { spans[s].pfns.append(pfn) }
+        }
+    }
+
+    /// The kernel prints a loss only before the CPU's next event. Before another CPU prints
+    /// anything about a page the loss touched, that CPU gets a line (its idle task wakes), so a
+    /// reader learns of the loss before it could misjudge the page.
+    private func announceLosses(touching page: Int32, from cpu: Int) {
+        for c in 0..<unannounced.count where c != cpu && !unannounced[c].isEmpty && unannounced[c].contains(page) {
+            if dropping[c] > 0 {
+                dropping[c] = 0
+                pendingMarker[c] = spans[spanOf[c]].count
+            }
+            let cpuName = "swapper/\(c)"
+            event(idle[c], family: .other, protected: true) { b in
+                b.text("sched_switch: prev_comm=")
+                b.string(cpuName)
+                b.text(" prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=kworker/u4:2 next_pid=118 next_prio=120")
+            }
+            stamp(page: page, cpu: c) // the marker must stay ahead of this page's next line
         }
     }
 
@@ -246,6 +282,7 @@ final class TraceWriter {
     private func emitMarker(cpu: Int) {
         let n = pendingMarker[cpu]
         pendingMarker[cpu] = 0
+        unannounced[cpu].removeAll()
         let span = spanOf[cpu]
         if clock == .local {
             var b = LineBuffer(capacity: 64)
@@ -408,7 +445,7 @@ final class TraceWriter {
         step()
         separate(page: page, cpu: task.cpu)
         let jitter = UInt64(rng.below(500))
-        _ = begin(task, protected: true, page: -1, pfn: 0, nineDecimals: true, jitter: jitter)
+        _ = begin(task, protected: true, page: page, pfn: 0, nineDecimals: true, jitter: jitter)
         if clock == .local { payload(&scratch, &capturePrinter) } else { payload(&out, &capturePrinter) }
         finish(task, meta: .fault(token: token), family: .wp, jitter: jitter)
     }
