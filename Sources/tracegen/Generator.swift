@@ -37,6 +37,9 @@ enum Generator {
             ("seed", "\(config.seed)"), ("wp", "\"\(config.wpMode.rawValue)\""), ("clock", "\"\(config.clock.rawValue)\""),
             ("pointers", config.usesRawPointers ? "\"raw\"" : "\"hashed\""),
             ("scenario", config.scenario.map { "\"\($0)\"" } ?? "null"),
+            ("size", config.size.map { if case .lines(let n) = $0 { "\"\(n)lines\"" } else if case .bytes(let n) = $0 { "\"\(n)B\"" } else { "null" } } ?? "null"),
+            ("lost", "\(config.lostSpans)"), ("race_rate", "\(config.raceRate)"), ("cpus", "\(config.cpus)"),
+            ("pfns", "\(config.pfns)"),
         ])
         header(writer, config)
 
