@@ -54,7 +54,6 @@ struct Workload {
             let d = target[f.rawValue] - share(f)
             if d > deficit { deficit = d; best = f }
         }
-        stats["family-\(best)", default: 0] += 1
         switch best {
         case .wp: writeSomething()
         case .ksm: ksmActivity()
@@ -101,7 +100,6 @@ struct Workload {
 
     private mutating func pageActivity() {
         let r = rng.below(100)
-        stats["page-\(r / 5 * 5)", default: 0] += 1
         switch r {
         case 0..<26: touchOne()
         case 26..<32: if live.count < maxProcesses { forkOne() } else { exitOne() }

@@ -182,6 +182,7 @@ extension SimKernel {
             b.text(" prio=120")
             if model == .v6_18 { b.text(" group_dead=true") }
         }
+        reap(t)
     }
 
     /// page_remove_rmap then the PTE's put_page.
@@ -211,7 +212,7 @@ extension SimKernel {
         guard let i = exclusivePage(t, slot: slot) else { return false }
         refAdd(i, 1, by: t)
         pages[Int(i)].gupRefs += 1
-        gupHeld.append((i, 1, t))
+        gupHeld.append((i, 1, t, tasks[Int(t)].pid))
         return true
     }
 
@@ -222,14 +223,15 @@ extension SimKernel {
         refAdd(i, 1024, by: t)
         pages[Int(i)].gupRefs += 1024
         mms[Int(tasks[Int(t)].mm)].hasPinned = true
-        gupHeld.append((i, 1024, t))
+        gupHeld.append((i, 1024, t, tasks[Int(t)].pid))
         return true
     }
 
     /// The pipe is read or the pin released (by the task, or a worker once it has exited).
     func gupRelease(_ index: Int) {
         let g = gupHeld.remove(at: index)
-        let by = tasks[Int(g.task)].alive ? g.task : kworker
+        let task = tasks[Int(g.task)]
+        let by = task.alive && task.pid == g.pid ? g.task : kworker
         pages[Int(g.page)].gupRefs -= g.amount
         refSubAndTest(g.page, g.amount, by: by)
     }

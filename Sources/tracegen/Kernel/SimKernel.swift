@@ -141,7 +141,7 @@ final class SimKernel {
 
     var lockActions: [Int32: LockAction] = [:]
     /// Outstanding GUP references: (head page, amount, the task that took it).
-    var gupHeld: [(page: Int32, amount: Int32, task: Int32)] = []
+    var gupHeld: [(page: Int32, amount: Int32, task: Int32, pid: Int32)] = []
     var nextStableNode = 1
     /// Pages that got a stable node (some may have stopped being KSM since).
     var ksmPages: [Int32] = []
@@ -158,6 +158,9 @@ final class SimKernel {
     var kcompactd: Int32 = -1
     var kworker: Int32 = -1
     private var nextPid: Int32 = 1200
+    private var nextAddressSpace = 0
+    private var freeMMSlots: [Int32] = []
+    private var freeTaskSlots: [Int32] = []
 
     init(config: GeneratorConfig, writer: TraceWriter, smallPages: Int, thpFolios: Int) {
         self.config = config
@@ -202,15 +205,31 @@ final class SimKernel {
     }
 
     /// A new process with an empty address space.
+    /// A new process with an empty address space. The slots of exited processes are reused,
+    /// so memory follows the live processes, not the trace length; pids and kernel pointers
+    /// stay unique.
     func spawnProcess(comm: String, cpu: Int, slots: Int, thp: Bool = false) -> Int32 {
         let pid = nextPid
         nextPid += 1 + Int32(rng.below(3))
-        let mmIndex = Int32(mms.count)
-        mms.append(MM(anonVma: KernelAddress.anonVma(Int(mmIndex)) | 1,
-                      slots: Array(repeating: PTE.none, count: slots + (thp ? SimKernel.thpPages : 0)),
-                      smallSlots: slots, task: Int32(tasks.count), pointer: KernelAddress.mm(Int(mmIndex))))
-        tasks.append(Task(pid: pid, comm: comm, label: label(comm: comm, pid: pid, cpu: cpu % config.cpus), mm: mmIndex))
-        return Int32(tasks.count - 1)
+        let id = nextAddressSpace
+        nextAddressSpace += 1
+        let mmIndex = freeMMSlots.popLast() ?? Int32(mms.count)
+        let taskIndex = freeTaskSlots.popLast() ?? Int32(tasks.count)
+        let mm = MM(anonVma: KernelAddress.anonVma(id) | 1,
+                    slots: Array(repeating: PTE.none, count: slots + (thp ? SimKernel.thpPages : 0)),
+                    smallSlots: slots, task: taskIndex, pointer: KernelAddress.mm(id))
+        let task = Task(pid: pid, comm: comm, label: label(comm: comm, pid: pid, cpu: cpu % config.cpus), mm: mmIndex)
+        if Int(mmIndex) == mms.count { mms.append(mm) } else { mms[Int(mmIndex)] = mm }
+        if Int(taskIndex) == tasks.count { tasks.append(task) } else { tasks[Int(taskIndex)] = task }
+        return taskIndex
+    }
+
+    /// An exited process's slots become free for the next one.
+    func reap(_ t: Int32) {
+        let m = tasks[Int(t)].mm
+        mms[Int(m)].slots = []
+        freeMMSlots.append(m)
+        freeTaskSlots.append(t)
     }
 
     func newPid() -> Int32 {
