@@ -106,7 +106,7 @@ struct FormatTests {
         let compressed = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect(Array(compressed.prefix(4)) == [0x28, 0xB5, 0x2F, 0xFD])
         #expect(compressed.count < plain.bytes.count / 4)
-        var source = try openByteSource(path: path)
+        let source = try openByteSource(path: path)
         var decoded: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {

@@ -232,12 +232,6 @@ final class SimKernel {
         freeTaskSlots.append(t)
     }
 
-    func newPid() -> Int32 {
-        let p = nextPid
-        nextPid += 1 + Int32(rng.below(3))
-        return p
-    }
-
     func setCPU(_ t: Int32, _ cpu: Int) { tasks[Int(t)].label.cpu = cpu % config.cpus }
     func cpu(_ t: Int32) -> Int { tasks[Int(t)].label.cpu }
     func lbl(_ t: Int32) -> TaskLabel { tasks[Int(t)].label }

@@ -17,9 +17,6 @@ struct LineBuffer: ~Copyable {
 
     mutating func removeAll() { count = 0 }
 
-    /// Drops everything after the first `n` bytes.
-    mutating func truncate(to n: Int) { count = n }
-
     @inline(__always)
     mutating func reserve(_ n: Int) {
         if count + n > capacity { grow(count + n) }
