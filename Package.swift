@@ -44,6 +44,14 @@ let package = Package(
                 .unsafeFlags(["-O"], .when(configuration: .debug)),
             ]
         ),
+        // The benchmark driver (issue 5): `swift run -c release tracecheck-bench`.
+        .executableTarget(
+            name: "tracecheck-bench",
+            dependencies: [
+                "TraceCheckCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "TraceCheckCoreTests",
             dependencies: ["TraceCheckCore"]
