@@ -104,9 +104,14 @@ struct TraceCheckCommand: ParsableCommand {
             }
         }, onFault: { fault in
             switch format {
-            case .jsonl: out.write(JSONReport.fault(fault, multipleInputs: multiple).text + "\n")
+            case .jsonl:
+                JSONReport.appendFault(fault, multipleInputs: multiple, to: out.buffer)
+                out.buffer.append(contentsOf: "\n")
+                out.flushIfFull()
             case .json:
-                out.write((firstFault ? "" : ",\n") + JSONReport.fault(fault, multipleInputs: multiple).text)
+                if !firstFault { out.write(",\n") }
+                JSONReport.appendFault(fault, multipleInputs: multiple, to: out.buffer)
+                out.flushIfFull()
                 firstFault = false
             case .text: break
             }
@@ -129,27 +134,32 @@ struct TraceCheckCommand: ParsableCommand {
 /// stdout/stderr through write(2) with a buffer: no Foundation, no shared C `FILE` globals.
 final class StandardStream: @unchecked Sendable {
     let fd: Int32
-    private var buffer: [UInt8] = []
+    /// Callers may append to it directly (the per-fault JSON path), then call `flushIfFull`.
+    let buffer = ByteOutput(capacity: 1 << 17)
+    static let flushThreshold = 1 << 16
 
-    init(fd: Int32) { self.fd = fd; buffer.reserveCapacity(1 << 16) }
+    init(fd: Int32) { self.fd = fd }
 
     static let output = StandardStream(fd: 1)
     static let error = StandardStream(fd: 2)
 
     func write(_ s: String) {
-        buffer.append(contentsOf: s.utf8)
-        if buffer.count >= 1 << 16 { flush() }
+        buffer.append(contentsOf: s)
+        flushIfFull()
+    }
+
+    @inline(__always) func flushIfFull() {
+        if buffer.count >= Self.flushThreshold { flush() }
     }
 
     func flush() {
+        let raw = buffer.bytes
         var offset = 0
-        buffer.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { if n < 0 && errno == EINTR { continue }; break } // a closed pipe ends the output
-                offset += n
-            }
+        while offset < raw.count {
+            let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n <= 0 { if n < 0 && errno == EINTR { continue }; break } // a closed pipe ends the output
+            offset += n
         }
-        buffer.removeAll(keepingCapacity: true)
+        buffer.removeAll()
     }
 }

@@ -56,6 +56,9 @@ public struct FaultRecord: Sendable {
     public var gapReason: String?
     /// racy-reuse: the task whose refcount increment landed inside the fault.
     public var racer: Int32?
+    /// The shared check result `verdicts`, `classes` and `divergenceCase` came from, with their
+    /// JSON already rendered (used only while it still describes this record).
+    public var checked: FaultCheckResult? = nil
 
     public func verdict(_ m: KernelModel) -> Verdict? {
         verdicts.first { $0.model == m }?.verdict

@@ -1,4 +1,8 @@
 /// Counts and bounded examples over all judged faults: what the reports print.
+///
+/// `add` runs once per fault (about one line in ten of a busy capture), so the counts live in
+/// flat arrays indexed by model, decision and class; the dictionaries the reports read are
+/// built from them on demand.
 public struct Findings: Sendable {
     public struct Agreement: Sendable, Equatable {
         public var agree = 0
@@ -13,65 +17,196 @@ public struct Findings: Sendable {
     public let models: [KernelModel]
     public let examplesPerClass: Int
     public private(set) var faults = 0
-    public private(set) var observed: [String: Int] = [:]
-    public private(set) var agreement: [KernelModel: Agreement] = [:]
-    /// [model: [observed word: [model decision word: count]]]
-    public private(set) var matrix: [KernelModel: [String: [String: Int]]] = [:]
-    /// For undetermined verdicts: which inputs were missing, per model.
-    public private(set) var missing: [KernelModel: [InputName: Int]] = [:]
-    public private(set) var classes: [FaultClass: Int] = [:]
-    public private(set) var divergenceCases: [String: Int] = [:]
+    /// Faults with at least one divergence class.
+    public private(set) var divergentFaults = 0
     public private(set) var examples: [FaultClass: [FaultRecord]] = [:]
+
+    private static let modelCount = KernelModel.allCases.count
+    private static let decisionCount = Decision.allCases.count
+    private static let inputCount = InputName.allCases.count
+    private static let classSlots = 4 + modelCount
+
+    /// Observed words in the order first seen: "reuse" and "copy" first, then the others.
+    private var observedWords: [String] = ["reuse", "copy"]
+    private var observedCounts: [Int] = [0, 0]
+    /// Per model (KernelModel.allCases order).
+    private var agreements: [Agreement]
+    /// A model appears in `agreement` when it was run or received a verdict.
+    private var modelSeen: [Bool]
+    /// [model][observed word index] → counts per Decision (allCases order).
+    private var matrixCounts: [[[Int]]]
+    /// [model * inputCount + input]
+    private var missingCounts: [Int]
+    /// By `FaultClass.slot`.
+    private var classCounts: [Int]
+    private var exampleCounts: [Int]
+    private var caseWords: [String] = []
+    private var caseCounts: [Int] = []
 
     public init(models: [KernelModel], examplesPerClass: Int = 5) {
         self.models = models
         self.examplesPerClass = examplesPerClass
-        for m in models { agreement[m] = Agreement() }
+        agreements = Array(repeating: Agreement(), count: Self.modelCount)
+        modelSeen = Array(repeating: false, count: Self.modelCount)
+        matrixCounts = Array(repeating: [], count: Self.modelCount)
+        missingCounts = Array(repeating: 0, count: Self.modelCount * Self.inputCount)
+        classCounts = Array(repeating: 0, count: Self.classSlots)
+        exampleCounts = Array(repeating: 0, count: Self.classSlots)
+        for m in models { modelSeen[m.index] = true }
+    }
+
+    public var observed: [String: Int] {
+        var d: [String: Int] = [:]
+        for (w, n) in zip(observedWords, observedCounts) where n > 0 { d[w] = n }
+        return d
+    }
+
+    public var agreement: [KernelModel: Agreement] {
+        var d: [KernelModel: Agreement] = [:]
+        for m in KernelModel.allCases where modelSeen[m.index] { d[m] = agreements[m.index] }
+        return d
+    }
+
+    /// [model: [observed word: [model decision word: count]]]
+    public var matrix: [KernelModel: [String: [String: Int]]] {
+        var d: [KernelModel: [String: [String: Int]]] = [:]
+        for m in KernelModel.allCases {
+            let rows = matrixCounts[m.index]
+            for (w, counts) in rows.enumerated() {
+                for (k, n) in counts.enumerated() where n > 0 {
+                    d[m, default: [:]][observedWords[w], default: [:]][Decision.allCases[k].rawValue] = n
+                }
+            }
+        }
+        return d
+    }
+
+    /// For undetermined verdicts: which inputs were missing, per model.
+    public var missing: [KernelModel: [InputName: Int]] {
+        var d: [KernelModel: [InputName: Int]] = [:]
+        for m in KernelModel.allCases {
+            for (k, input) in InputName.allCases.enumerated() {
+                let n = missingCounts[m.index * Self.inputCount + k]
+                if n > 0 { d[m, default: [:]][input] = n }
+            }
+        }
+        return d
+    }
+
+    public var classes: [FaultClass: Int] {
+        var d: [FaultClass: Int] = [:]
+        for c in FaultClass.all where classCounts[c.slot] > 0 { d[c] = classCounts[c.slot] }
+        return d
+    }
+
+    public var divergenceCases: [String: Int] {
+        Dictionary(uniqueKeysWithValues: zip(caseWords, caseCounts))
     }
 
     public var divergenceCount: Int {
-        classes.filter { $0.key.isDivergence }.values.reduce(0, +)
+        var n = 0
+        for c in FaultClass.all where c.isDivergence { n += classCounts[c.slot] }
+        return n
     }
-
-    /// Faults with at least one divergence class.
-    public private(set) var divergentFaults = 0
 
     public mutating func add(_ f: FaultRecord) {
         faults += 1
-        observed[f.observed.word, default: 0] += 1
+        let w = observedIndex(f.observed)
+        observedCounts[w] += 1
         for (m, v) in f.verdicts {
-            var a = agreement[m] ?? Agreement()
+            let mi = m.index
+            modelSeen[mi] = true
             switch FaultCheck.agrees(v, f.observed) {
-            case true?: a.agree += 1
-            case false?: a.disagree += 1
+            case true?: agreements[mi].agree += 1
+            case false?: agreements[mi].disagree += 1
             case nil:
                 if v.decision == .undetermined {
-                    a.undetermined += 1
-                    for input in v.missing { missing[m, default: [:]][input, default: 0] += 1 }
+                    agreements[mi].undetermined += 1
+                    for input in v.missing { missingCounts[mi * Self.inputCount + input.index] += 1 }
                 } else if v.decision == .notAnon {
-                    a.notAnon += 1
+                    agreements[mi].notAnon += 1
                 } else {
-                    a.notCompared += 1
+                    agreements[mi].notCompared += 1
                 }
             }
-            agreement[m] = a
-            matrix[m, default: [:]][f.observed.word, default: [:]][v.decision.rawValue, default: 0] += 1
+            while matrixCounts[mi].count <= w {
+                matrixCounts[mi].append(Array(repeating: 0, count: Self.decisionCount))
+            }
+            matrixCounts[mi][w][v.decision.index] += 1
         }
-        if f.classes.contains(where: \.isDivergence) { divergentFaults += 1 }
+        var divergent = false
         for c in f.classes {
-            classes[c, default: 0] += 1
-            if examples[c, default: []].count < examplesPerClass { examples[c, default: []].append(f) }
+            if c.isDivergence { divergent = true }
+            let s = c.slot
+            classCounts[s] += 1
+            if exampleCounts[s] < examplesPerClass {
+                exampleCounts[s] += 1
+                examples[c, default: []].append(f)
+            }
         }
-        if let d = f.divergenceCase { divergenceCases[d, default: 0] += 1 }
+        if divergent { divergentFaults += 1 }
+        if let d = f.divergenceCase {
+            if let k = caseWords.firstIndex(of: d) { caseCounts[k] += 1 } else { caseWords.append(d); caseCounts.append(1) }
+        }
+    }
+
+    private mutating func observedIndex(_ o: ObservedDecision) -> Int {
+        switch o {
+        case .reuse: return 0
+        case .copy: return 1
+        case .other(let word):
+            if let k = observedWords.firstIndex(of: word) { return k }
+            observedWords.append(word)
+            observedCounts.append(0)
+            return observedWords.count - 1
+        }
     }
 
     /// The model that agrees with the most determined faults (ties: the newest).
     public var bestExplainingModel: (model: KernelModel, agree: Int, determined: Int)? {
         var best: (KernelModel, Int, Int)?
         for m in models {
-            guard let a = agreement[m] else { continue }
+            guard modelSeen[m.index] else { continue }
+            let a = agreements[m.index]
             if best == nil || a.agree >= best!.1 { best = (m, a.agree, a.agree + a.disagree) }
         }
         return best
+    }
+}
+
+/// The position of a payload-free enum case in `allCases`: its stored tag (cases are numbered
+/// in declaration order, which is `allCases` order for a synthesized `CaseIterable`).
+/// `FindingsTests` checks it against `allCases.firstIndex(of:)` for every case.
+@inline(__always) func caseIndex<T: CaseIterable>(_ value: T) -> Int {
+    withUnsafeBytes(of: value) { Int($0[0]) }
+}
+
+extension KernelModel {
+    @inline(__always) var index: Int { caseIndex(self) }
+}
+
+extension Decision {
+    @inline(__always) var index: Int { caseIndex(self) }
+}
+
+extension InputName {
+    @inline(__always) var index: Int { caseIndex(self) }
+}
+
+extension FaultClass {
+    /// Every class, in report order.
+    static var all: [FaultClass] {
+        [.prePost] + KernelModel.allCases.map { .observedVs($0) } + [.unsafeReuse, .racyReuse, .stateGap]
+    }
+
+    /// A dense index: pre-post, observed-vs-<each model>, unsafe, racy, state gap.
+    @inline(__always) var slot: Int {
+        switch self {
+        case .prePost: 0
+        case .observedVs(let m): 1 + m.index
+        case .unsafeReuse: 1 + KernelModel.allCases.count
+        case .racyReuse: 2 + KernelModel.allCases.count
+        case .stateGap: 3 + KernelModel.allCases.count
+        }
     }
 }

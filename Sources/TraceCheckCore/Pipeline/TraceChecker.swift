@@ -121,6 +121,7 @@ public struct TraceChecker {
     private var historyTotal = 0
     /// How many history lines `--explain` keeps (the most recent).
     public static let historyLimit = 1000
+    private var checks = FaultCheckCache(models: [])
 
     public init(options: CheckOptions) {
         self.options = options
@@ -290,13 +291,16 @@ public struct TraceChecker {
         if let want = options.comm, comm != want { return }
         if !started { begin(paths, onStart) }
         let joined = replayer.join(wp)
-        let (verdicts, classes, divergence) = FaultCheck.check(joined, observed: wp.decision, models: models, assumptions: options.assumptions)
+        // FaultCheck.check, memoised: few distinct input combinations recur across the faults.
+        let checked = checks.result(joined, observed: wp.decision, models: models, assumptions: options.assumptions)
+        let verdicts = checked.verdicts, classes = checked.classes
         let record = FaultRecord(
             file: file, line: number,
             timestamp: p.hasTimestamp ? p.timestamp : nil, timestampIsNanoseconds: p.timestampIsNanoseconds,
             pid: hasTask ? p.pid : nil, comm: comm, cpu: p.cpu >= 0 ? p.cpu : nil,
             pfn: wp.pfn, addr: wp.addr, observed: wp.decision, inputs: joined.inputs, verdicts: verdicts,
-            classes: classes.sorted(), divergenceCase: divergence, gapReason: joined.gapReason, racer: nil)
+            classes: classes, divergenceCase: checked.divergenceCase, gapReason: joined.gapReason, racer: nil,
+            checked: checked)
         if wp.pfn == options.explainPfn {
             let summary = verdicts.map { m, v in "\(m.rawValue) \(v.decision.rawValue)" + (v.rule.map { " (\($0))" } ?? "") }
             remember(b, file, number, verdicts: "observed \(wp.decision.word); " + summary.joined(separator: ", ")

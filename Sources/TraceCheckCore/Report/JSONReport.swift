@@ -32,9 +32,7 @@ public enum JSONReport {
         o.string("pfn", hexPfn(f.pfn))
         if let a = f.addr { o.string("addr", hexPfn(a)) }
         o.string("observed", f.observed.word)
-        var verdicts = JSONObject()
-        for (m, v) in f.verdicts { verdicts.object(m.rawValue, verdict(v)) }
-        o.object("verdicts", verdicts)
+        o.object("verdicts", verdictsObject(f.verdicts))
         o.strings("classes", f.classes.map(\.name))
         if let d = f.divergenceCase { o.string("divergence", d) }
         if let g = f.gapReason { o.string("gap", g) }
@@ -52,6 +50,51 @@ public enum JSONReport {
         o.string("text", h.text)
         if let v = h.verdicts { o.string("fault", v) }
         return o
+    }
+
+    public static func verdictsObject(_ verdicts: [(model: KernelModel, verdict: Verdict)]) -> JSONObject {
+        var o = JSONObject()
+        for (m, v) in verdicts { o.object(m.rawValue, verdict(v)) }
+        return o
+    }
+
+    /// `fault(f, multipleInputs:).text`, byte for byte, appended to `out`: the per-fault path of
+    /// `--format jsonl` and `json`. No `String` is built; the verdicts and inputs fragments come
+    /// ready-made from the fault's cached check result when it still describes the fault.
+    public static func appendFault(_ f: FaultRecord, multipleInputs: Bool, to out: ByteOutput) {
+        out.append("{\"type\":\"fault\"")
+        if multipleInputs { out.append(",\"file\":"); out.appendJSONString(f.file) }
+        out.append(",\"line\":"); out.appendDecimal(f.line)
+        if let t = f.timestamp {
+            out.append(f.timestampIsNanoseconds ? ",\"ts_ns\":" : ",\"ts_ticks\":")
+            out.appendDecimal(t)
+        } else {
+            out.append(",\"ts_ns\":null")
+        }
+        out.append(",\"pid\":")
+        if let pid = f.pid { out.appendDecimal(pid) } else { out.append("null") }
+        out.append(",\"comm\":")
+        if let comm = f.comm { out.appendJSONString(comm) } else { out.append("null") }
+        out.append(",\"cpu\":")
+        if let cpu = f.cpu { out.appendDecimal(cpu) } else { out.append("null") }
+        out.append(",\"pfn\":\"0x"); out.appendHex(f.pfn); out.append(0x22)
+        if let a = f.addr { out.append(",\"addr\":\"0x"); out.appendHex(a); out.append(0x22) }
+        out.append(",\"observed\":"); out.appendJSONString(f.observed.word)
+        out.append(",\"verdicts\":")
+        let cached = f.checked.flatMap { $0.describes(f) ? $0 : nil }
+        if let cached { out.append(cached.verdictsJSON) } else { out.appendRaw(verdictsObject(f.verdicts).text) }
+        out.append(",\"classes\":[")
+        for (k, c) in f.classes.enumerated() {
+            if k > 0 { out.append(0x2C) }
+            out.appendJSONString(c.name)
+        }
+        out.append(0x5D)
+        if let d = f.divergenceCase { out.append(",\"divergence\":"); out.appendJSONString(d) }
+        if let g = f.gapReason { out.append(",\"gap\":"); out.appendJSONString(g) }
+        if let r = f.racer { out.append(",\"racer\":"); out.appendDecimal(r) }
+        out.append(",\"inputs\":")
+        if let cached { out.append(cached.inputsJSON) } else { out.appendRaw(inputs(f.inputs).text) }
+        out.append(0x7D)
     }
 
     public static func verdict(_ v: Verdict) -> JSONObject {

@@ -1,0 +1,130 @@
+/// A growable byte buffer for output. Appends are plain stores into one reused allocation: no
+/// `String` building, no uniqueness check per byte. The owner drains it (`bytes`, `removeAll`).
+public final class ByteOutput {
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var capacity: Int
+    public private(set) var count = 0
+
+    public init(capacity: Int = 1 << 16) {
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// The bytes written so far; valid until the next append or `removeAll`.
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    public func removeAll() { count = 0 }
+
+    @inline(__always) func reserve(_ n: Int) {
+        if count + n > capacity { grow(count + n) }
+    }
+
+    @inline(never) private func grow(_ needed: Int) {
+        let newCapacity = max(capacity * 2, needed)
+        let b = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        b.update(from: base, count: count)
+        base.deallocate()
+        base = b
+        capacity = newCapacity
+    }
+
+    @inline(__always) func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always) func append(_ s: StaticString) {
+        let n = s.utf8CodeUnitCount
+        reserve(n)
+        (base + count).update(from: s.utf8Start, count: n)
+        count += n
+    }
+
+    func append(_ raw: UnsafeRawBufferPointer) {
+        guard let src = raw.baseAddress, raw.count > 0 else { return }
+        reserve(raw.count)
+        UnsafeMutableRawPointer(base + count).copyMemory(from: src, byteCount: raw.count)
+        count += raw.count
+    }
+
+    func append(_ a: [UInt8]) {
+        a.withUnsafeBytes { append($0) }
+    }
+
+    /// The UTF-8 of `s`, as is.
+    public func append(contentsOf s: String) { appendRaw(s) }
+
+    /// Plain UTF-8 of a string, unquoted, unescaped (for names known to need no escaping).
+    func appendRaw(_ s: String) {
+        var s = s
+        s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A signed decimal, as `String(v)` prints it.
+    func appendDecimal<T: BinaryInteger>(_ v: T) {
+        let x = Int64(v)
+        reserve(20)
+        var magnitude = x < 0 ? UInt64(0) &- UInt64(bitPattern: x) : UInt64(x)
+        if x < 0 { base[count] = 0x2D; count += 1 }
+        var digits = 1
+        var probe = magnitude
+        while probe >= 10 { probe /= 10; digits += 1 }
+        var k = count + digits - 1
+        repeat {
+            base[k] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
+            magnitude /= 10
+            k -= 1
+        } while magnitude > 0
+        count += digits
+    }
+
+    /// Lowercase hex without a prefix, as `String(v, radix: 16)` prints it.
+    func appendHex(_ v: UInt64) {
+        reserve(16)
+        var digits = 1
+        while digits < 16, v >> (4 * UInt64(digits)) != 0 { digits += 1 }
+        for k in 0..<digits {
+            let d = UInt8(truncatingIfNeeded: (v >> (4 * UInt64(digits - 1 - k))) & 0xF)
+            base[count + k] = d < 10 ? d &+ 0x30 : d &+ 0x57
+        }
+        count += digits
+    }
+
+    /// A JSON string, quoted and escaped exactly as `JSONObject.appendEscaped` does.
+    func appendJSONString(_ s: String) {
+        var s = s
+        s.withUTF8 { u in
+            reserve(u.count + 2)
+            base[count] = 0x22
+            count += 1
+            var plain = true
+            for c in u where c < 0x20 || c == 0x22 || c == 0x5C { plain = false; break }
+            if plain {
+                if let p = u.baseAddress { (base + count).update(from: p, count: u.count) }
+                count += u.count
+            } else {
+                for c in u { appendEscapedByte(c) }
+            }
+            append(0x22)
+        }
+    }
+
+    private func appendEscapedByte(_ c: UInt8) {
+        switch c {
+        case 0x22: append("\\\"")
+        case 0x5C: append("\\\\")
+        case 0x0A: append("\\n")
+        case 0x0D: append("\\r")
+        case 0x09: append("\\t")
+        case 0..<0x20:
+            append("\\u00")
+            let hex: StaticString = "0123456789abcdef"
+            append(hex.utf8Start[Int(c >> 4)])
+            append(hex.utf8Start[Int(c & 0xF)])
+        default: append(c)
+        }
+    }
+}
