@@ -1,6 +1,8 @@
 import ArgumentParser
 import TraceCheckCore
 
+extension PipelineMode: ExpressibleByArgument {}
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,6 +44,10 @@ struct TraceCheckCommand: ParsableCommand {
 
     @Option(help: "A fact the capture does not show but you know (repeatable): \(Assumption.allCases.map(\.rawValue).joined(separator: ", ")). Verdicts that need it say so.")
     var assume: [String] = []
+
+    /// Testing and benchmarking: force the decompression thread on or off (same output either way).
+    @Option(help: .hidden)
+    var pipeline: PipelineMode = .auto
 
     @Argument(help: "Trace files, zstd-compressed or plain text; '-' reads standard input.")
     var traces: [String]
@@ -87,6 +93,7 @@ struct TraceCheckCommand: ParsableCommand {
         var options = CheckOptions(kernel: kernel, models: try parsedModels(), pid: pid, comm: comm)
         options.assumptions = try parsedAssumptions()
         options.explainPfn = try parsedExplain()
+        options.pipeline = pipeline
         let status = Self.check(traces, options: options, format: format, out: StandardStream.output, err: StandardStream.error)
         if status != 0 { throw ExitCode(status) }
     }

@@ -1,7 +1,7 @@
 /// Splits a `ByteSource` into lines, handing each one out as a non-owning byte slice.
 ///
-/// - Reads `chunkSize` bytes at a time into one reused buffer (for zstd, libzstd
-///   decompresses straight into it) and finds newlines with `memchr`.
+/// - Reads `chunkSize` bytes at a time into a reused buffer (for zstd, libzstd decompresses
+///   straight into it) and finds newlines with `memchr`.
 /// - A line is delivered without its `"\n"` and without one trailing `"\r"`; empty lines
 ///   are delivered; a last line without `"\n"` is delivered.
 /// - A line split across two reads is stitched once into a carry buffer: the bytes already
@@ -13,7 +13,11 @@
 ///   The carry buffer holds at most `maxLineLength + 1` bytes.
 /// - Lines are numbered from 1; a cut line counts as one line.
 ///
-/// No allocation per line: two buffers per `forEachLine` call.
+/// Two ways to run it, with identical results: `forEachLine` reads and splits on the calling
+/// thread; `forEachLineConcurrently` moves the reading (the zstd decompression) to a second
+/// thread that fills a few fixed buffers ahead of the split (`ChunkPipeline`).
+///
+/// No allocation per line: a fixed set of buffers per call.
 public struct LineSplitter<Source: ByteSource> {
     public static var defaultChunkSize: Int { 1 << 20 }
     public static var defaultMaxLineLength: Int { 64 << 10 }
@@ -51,91 +55,150 @@ public struct LineSplitter<Source: ByteSource> {
     public mutating func forEachLine(
         _ body: (_ line: UnsafeRawBufferPointer, _ number: Int, _ cut: Bool) throws -> Void
     ) throws {
-        let max = maxLineLength
+        var cutter = LineCutter(maxLineLength: maxLineLength, firstNumber: lineCount)
+        defer {
+            lineCount = cutter.number
+            cutLineCount &+= cutter.cuts
+            cutter.release()
+        }
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64)
         defer { chunk.deallocate() }
-        let carryCapacity = max + 1  // room for a "\r" after a line of exactly `max` bytes
-        let carry = UnsafeMutableRawPointer.allocate(byteCount: carryCapacity, alignment: 16)
-        defer { carry.deallocate() }
-        var carryCount = 0
-        var skipping = false  // inside the remainder of a line already delivered cut
-        var number = lineCount
-        var cuts = 0
-        defer {
-            lineCount = number
-            cutLineCount &+= cuts
-        }
-
-        /// Delivers `count` bytes at `base`, a whole line without its "\n".
-        @inline(__always)
-        func deliver(_ base: UnsafeRawPointer, _ count: Int) throws {
-            var n = count
-            if n > 0 && base.load(fromByteOffset: n - 1, as: UInt8.self) == UInt8(ascii: "\r") {
-                n -= 1
-            }
-            number &+= 1
-            if n > max {
-                cuts &+= 1
-                try body(UnsafeRawBufferPointer(start: base, count: max), number, true)
-            } else {
-                try body(UnsafeRawBufferPointer(start: base, count: n), number, false)
-            }
-        }
-
-        /// The carry plus `count` more bytes exceed the cap: deliver the first `max` bytes cut.
-        @inline(__always)
-        func deliverCut(appending base: UnsafeRawPointer, _ count: Int) throws {
-            if carryCount < max {
-                (carry + carryCount).copyMemory(from: base, byteCount: Swift.min(max - carryCount, count))
-            }
-            carryCount = 0
-            number &+= 1
-            cuts &+= 1
-            try body(UnsafeRawBufferPointer(start: carry, count: max), number, true)
-        }
-
-        let chunkBase = UnsafeRawPointer(chunk.baseAddress!)
         while true {
             let filled = try source.read(into: chunk)
             if filled == 0 { break }
-            var start = 0
-            while start < filled {
-                let segment = chunkBase + start
-                let remaining = filled - start
-                guard let newline = Syscalls.findByte(UInt8(ascii: "\n"), in: segment, count: remaining) else {
-                    // No newline in the rest of this chunk: a partial line.
-                    if !skipping {
-                        if carryCount + remaining > carryCapacity {
-                            try deliverCut(appending: segment, remaining)
-                            skipping = true
-                        } else {
-                            (carry + carryCount).copyMemory(from: segment, byteCount: remaining)
-                            carryCount += remaining
-                        }
-                    }
-                    break
-                }
-                let length = newline - segment
-                if skipping {
-                    skipping = false
-                } else if carryCount == 0 {
-                    try deliver(segment, length)
-                } else if carryCount + length > carryCapacity {
-                    try deliverCut(appending: segment, length)
-                } else {
-                    (carry + carryCount).copyMemory(from: segment, byteCount: length)
-                    let total = carryCount + length
-                    carryCount = 0
-                    try deliver(carry, total)
-                }
-                start += length + 1
-            }
+            try cutter.feed(UnsafeRawBufferPointer(rebasing: chunk[0..<filled]), body)
         }
-        // End of input: a last line without "\n".
+        try cutter.finish(body)
+    }
+
+    /// `forEachLine`, with the source read on a second thread: it fills up to `bufferCount`
+    /// buffers of `chunkSize` bytes ahead of the split (a bounded queue; the buffers are
+    /// reused, nothing else is buffered), while this thread splits and calls `body`.
+    ///
+    /// Lines, numbers, cuts and errors are exactly those of `forEachLine`. The source is used
+    /// only by the reading thread until this call returns.
+    public mutating func forEachLineConcurrently(
+        bufferCount: Int = 4,
+        _ body: (_ line: UnsafeRawBufferPointer, _ number: Int, _ cut: Bool) throws -> Void
+    ) throws {
+        var cutter = LineCutter(maxLineLength: maxLineLength, firstNumber: lineCount)
+        defer {
+            lineCount = cutter.number
+            cutLineCount &+= cutter.cuts
+            cutter.release()
+        }
+        let pipeline = ChunkPipeline(source: source, bufferCount: bufferCount, chunkSize: chunkSize)
+        defer { source = pipeline.stop() }
+        while let chunk = try pipeline.next() {
+            try cutter.feed(chunk, body)
+        }
+        try cutter.finish(body)
+    }
+}
+
+/// The splitting state carried from one chunk to the next: the stitched partial line, whether
+/// the rest of a cut line is being skipped, and the counters.
+struct LineCutter {
+    let max: Int
+    let carryCapacity: Int
+    let carry: UnsafeMutableRawPointer
+    var carryCount = 0
+    /// Inside the remainder of a line already delivered cut.
+    var skipping = false
+    var number: Int
+    var cuts = 0
+
+    init(maxLineLength: Int, firstNumber: Int) {
+        max = maxLineLength
+        carryCapacity = maxLineLength + 1  // room for a "\r" after a line of exactly `max` bytes
+        carry = .allocate(byteCount: carryCapacity, alignment: 16)
+        number = firstNumber
+    }
+
+    /// Frees the carry buffer; the owner calls it once, when the split ends.
+    func release() { carry.deallocate() }
+
+    /// Delivers `count` bytes at `base`, a whole line without its "\n".
+    @inline(__always)
+    mutating func deliver(
+        _ base: UnsafeRawPointer, _ count: Int,
+        _ body: (UnsafeRawBufferPointer, Int, Bool) throws -> Void
+    ) rethrows {
+        var n = count
+        if n > 0 && base.load(fromByteOffset: n - 1, as: UInt8.self) == UInt8(ascii: "\r") {
+            n -= 1
+        }
+        number &+= 1
+        if n > max {
+            cuts &+= 1
+            try body(UnsafeRawBufferPointer(start: base, count: max), number, true)
+        } else {
+            try body(UnsafeRawBufferPointer(start: base, count: n), number, false)
+        }
+    }
+
+    /// The carry plus `count` more bytes exceed the cap: deliver the first `max` bytes cut.
+    mutating func deliverCut(
+        appending base: UnsafeRawPointer, _ count: Int,
+        _ body: (UnsafeRawBufferPointer, Int, Bool) throws -> Void
+    ) rethrows {
+        if carryCount < max {
+            (carry + carryCount).copyMemory(from: base, byteCount: Swift.min(max - carryCount, count))
+        }
+        carryCount = 0
+        number &+= 1
+        cuts &+= 1
+        try body(UnsafeRawBufferPointer(start: carry, count: max), number, true)
+    }
+
+    /// Splits one chunk; a line running past its end is carried into the next one.
+    @inline(__always)
+    mutating func feed(
+        _ chunk: UnsafeRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer, Int, Bool) throws -> Void
+    ) throws {
+        guard let chunkBase = chunk.baseAddress else { return }
+        let filled = chunk.count
+        var start = 0
+        while start < filled {
+            let segment = chunkBase + start
+            let remaining = filled - start
+            guard let newline = Syscalls.findByte(UInt8(ascii: "\n"), in: segment, count: remaining) else {
+                // No newline in the rest of this chunk: a partial line.
+                if !skipping {
+                    if carryCount + remaining > carryCapacity {
+                        try deliverCut(appending: segment, remaining, body)
+                        skipping = true
+                    } else {
+                        (carry + carryCount).copyMemory(from: segment, byteCount: remaining)
+                        carryCount += remaining
+                    }
+                }
+                break
+            }
+            let length = newline - segment
+            if skipping {
+                skipping = false
+            } else if carryCount == 0 {
+                try deliver(segment, length, body)
+            } else if carryCount + length > carryCapacity {
+                try deliverCut(appending: segment, length, body)
+            } else {
+                (carry + carryCount).copyMemory(from: segment, byteCount: length)
+                let total = carryCount + length
+                carryCount = 0
+                try deliver(carry, total, body)
+            }
+            start += length + 1
+        }
+    }
+
+    /// End of input: delivers a last line without "\n".
+    mutating func finish(_ body: (UnsafeRawBufferPointer, Int, Bool) throws -> Void) throws {
         if carryCount > 0 {
             let total = carryCount
             carryCount = 0
-            try deliver(carry, total)
+            try deliver(carry, total, body)
         }
     }
 }

@@ -135,3 +135,61 @@ struct ZstdDecoder {
         return r
     }
 }
+
+// MARK: - Threads (the decompression pipeline)
+
+/// A POSIX counting semaphore, heap-allocated so its address never moves.
+final class CountingSemaphore: @unchecked Sendable {
+    private let s: UnsafeMutablePointer<sem_t>
+
+    init(_ value: UInt32) {
+        s = .allocate(capacity: 1)
+        sem_init(s, 0, value)
+    }
+
+    deinit {
+        sem_destroy(s)
+        s.deallocate()
+    }
+
+    /// Waits for a count (retried on EINTR).
+    func wait() {
+        while sem_wait(s) != 0 && errno == EINTR {}
+    }
+
+    func signal() {
+        sem_post(s)
+    }
+}
+
+/// A joinable POSIX thread running one closure.
+final class NativeThread: @unchecked Sendable {
+    private final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    private var thread = pthread_t()
+    private var joined = false
+
+    /// Starts `body` on a new thread; nil if the system refuses one.
+    init?(_ body: @escaping () -> Void) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let r = pthread_create(&thread, nil, { arg in
+            let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        if r != 0 {
+            Unmanaged<Box>.fromOpaque(box).release()
+            return nil
+        }
+    }
+
+    /// Waits for the thread to end; everything it wrote is visible afterwards.
+    func join() {
+        guard !joined else { return }
+        joined = true
+        pthread_join(thread, nil)
+    }
+}

@@ -13,9 +13,29 @@ public struct CheckOptions: Sendable {
     public var examplesPerClass = 5
     /// How many problem line numbers to keep per kind for the report.
     public var keptLineNumbers = 10
+    /// Whether zstd decompression runs on a second thread (`LineSplitter.forEachLineConcurrently`).
+    /// The results are identical either way.
+    public var pipeline: PipelineMode = .auto
 
     public init(kernel: String? = nil, models: [KernelModel]? = nil, pid: Int32? = nil, comm: String? = nil) {
         self.kernel = kernel; self.models = models; self.pid = pid; self.comm = comm
+    }
+}
+
+/// Decompression on its own thread, or everything on the calling thread.
+public enum PipelineMode: String, Sendable, CaseIterable {
+    /// Two threads for zstd input that is not tiny (a file of at least 256 KiB, or a stream);
+    /// one thread for plain text, whose reading costs next to nothing.
+    case auto
+    case on
+    case off
+
+    func usesThread(format: FileByteSource.Format, fileSize: Int?) -> Bool {
+        switch self {
+        case .on: return true
+        case .off: return false
+        case .auto: return format == .zstd && (fileSize ?? .max) >= 256 << 10
+        }
     }
 }
 
@@ -159,8 +179,14 @@ public struct TraceChecker {
             do {
                 let source = try openByteSource(path: path)
                 var splitter = LineSplitter(source: source)
-                try splitter.forEachLine { line, number, cut in
-                    self.handle(line, number: number, cut: cut, file: path, onStart: onStart, onFault: onFault)
+                if options.pipeline.usesThread(format: source.format, fileSize: source.fileSize) {
+                    try splitter.forEachLineConcurrently { line, number, cut in
+                        self.handle(line, number: number, cut: cut, file: path, onStart: onStart, onFault: onFault)
+                    }
+                } else {
+                    try splitter.forEachLine { line, number, cut in
+                        self.handle(line, number: number, cut: cut, file: path, onStart: onStart, onFault: onFault)
+                    }
                 }
                 stats.bytesRead += splitter.source.decompressedBytesProduced
             } catch let e as InputError {
