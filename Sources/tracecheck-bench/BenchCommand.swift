@@ -93,7 +93,7 @@ struct BenchCommand: ParsableCommand {
             let smallFile = try BenchInputs.make(BenchInputs.Spec(bytes: spec.bytes, pfns: pfns, seed: seed), generator: gen, root: root, log: log)
             let small = try pageCost(file: smallFile, release: release, stats: stats)
             let perPage = Double(big.rssKiB - small.rssKiB) * 1024 / Double(max(1, big.pages - small.pages))
-            let direct = (average: 0.0, peak: 0.0) // TODO
+            let direct = PageTable.measuredBytesPerPage(pages: 1_000_000)
             report.append("""
                 Page cost (\(formatSize(spec.bytes)) captures, median peak RSS of \(runs) runs):
                   \(pfns) pfns:    \(small.pages) pages tracked, peak RSS \(mib(small.rssKiB))

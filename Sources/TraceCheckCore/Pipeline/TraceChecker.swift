@@ -142,6 +142,7 @@ public struct TraceChecker {
     /// How many history lines `--explain` keeps (the most recent).
     public static let historyLimit = 1000
     private var checks = FaultCheckCache(models: [])
+    private var counts = EventCounts()
 
     public init(options: CheckOptions) {
         self.options = options
@@ -201,6 +202,7 @@ public struct TraceChecker {
         }
         settle(race.closeAll(), onFault)
         if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
+        counts.fold(into: &stats)
         if !started { begin(paths, onStart) }
         return CheckResult(
             findings: findings, stats: stats, models: models, expectedModel: expected, kernel: kernel,
@@ -274,34 +276,35 @@ public struct TraceChecker {
             lastTimestampIsNs = p.timestampIsNanoseconds
         }
         let name = EventName.classify(b, p.name)
+        // A page_ref payload is decoded once, for the race watch and the replay alike.
+        var pageRef: PageRefEvent?
+        if case .pageRef(let op) = name { pageRef = PageRefEvent.parse(op, b, p.payload) }
         if !race.isIdle {
-            var pageRef: PageRefEvent?
-            if case .pageRef(let op) = name { pageRef = PageRefEvent.parse(op, b, p.payload) }
             let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
             settle(race.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
         }
         switch name {
         case .pageRef(let op):
-            stats.eventsByFamily["page_ref", default: 0] += 1
-            stats.pageRefByOp[op, default: 0] += 1
-            guard let e = PageRefEvent.parse(op, b, p.payload) else { note(.malformedPayload, file, number); return }
+            counts.family[EventCounts.pageRef] &+= 1
+            counts.pageRefOps[Int(op.rawValue)] &+= 1
+            guard let e = pageRef else { note(.malformedPayload, file, number); return }
             if !replayer.apply(e, pid: p.pid, seq: seq) { note(.countGap, file, number) }
             if e.pfn == options.explainPfn { remember(b, file, number) }
         case .ksm(let kind):
-            stats.eventsByFamily["ksm", default: 0] += 1
-            stats.ksmByKind[kind, default: 0] += 1
+            counts.family[EventCounts.ksm] &+= 1
+            counts.ksmKinds[Int(kind.rawValue)] &+= 1
             guard let e = KsmEvent.parse(kind, b, p.payload) else { note(.malformedPayload, file, number); return }
             replayer.apply(e)
             if let pfn = e.pfn, pfn == options.explainPfn { remember(b, file, number) }
         case .processFork:
-            stats.eventsByFamily["sched_process_fork", default: 0] += 1
+            counts.family[EventCounts.processFork] &+= 1
             if let e = ForkEvent.parse(b, p.payload) { replayer.apply(e, seq: seq) }
         case .marker:
-            stats.eventsByFamily["tracing_mark_write", default: 0] += 1
+            counts.family[EventCounts.marker] &+= 1
         case .other:
-            stats.eventsByFamily["other", default: 0] += 1
+            counts.family[EventCounts.other] &+= 1
         case .wpPage:
-            stats.eventsByFamily["wp_page", default: 0] += 1
+            counts.family[EventCounts.wpPage] &+= 1
             guard let wp = WpPageEvent.parse(b, p.payload) else { note(.malformedPayload, file, number); return }
             judge(wp, b, p, number: number, file: file, onStart: onStart, onFault: onFault)
         }
@@ -381,5 +384,28 @@ public struct TraceChecker {
             held.removeAll(keepingCapacity: true)
             heldHead = 0
         }
+    }
+}
+
+/// Per-event counters kept as plain integers on the hot path, folded into `InputStats`'s
+/// dictionaries when a run ends (a dictionary entry exists only for a count above zero, as
+/// before).
+struct EventCounts {
+    static let pageRef = 0, ksm = 1, wpPage = 2, processFork = 3, marker = 4, other = 5
+    static let familyNames = ["page_ref", "ksm", "wp_page", "sched_process_fork", "tracing_mark_write", "other"]
+
+    var family = [Int](repeating: 0, count: 6)
+    var pageRefOps = [Int](repeating: 0, count: 256)
+    var ksmKinds = [Int](repeating: 0, count: 256)
+
+    mutating func fold(into stats: inout InputStats) {
+        for (k, n) in family.enumerated() where n > 0 { stats.eventsByFamily[Self.familyNames[k], default: 0] += n }
+        for op in PageRefOp.allCases where pageRefOps[Int(op.rawValue)] > 0 {
+            stats.pageRefByOp[op, default: 0] += pageRefOps[Int(op.rawValue)]
+        }
+        for kind in KsmEventKind.allCases where ksmKinds[Int(kind.rawValue)] > 0 {
+            stats.ksmByKind[kind, default: 0] += ksmKinds[Int(kind.rawValue)]
+        }
+        self = EventCounts()
     }
 }

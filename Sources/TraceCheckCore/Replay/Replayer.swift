@@ -24,7 +24,7 @@ public enum MapcountConvention: Sendable, Equatable {
 /// Rebuilds the state of every page from page_ref and ksm events, in trace order, and joins each
 /// write fault with the state of its pfn.
 public struct Replayer {
-    public private(set) var pages: [UInt64: PageState] = [:]
+    public private(set) var pages = PageTable()
     /// Bumped by every lost-events marker: pages not cross-checked since are uncertain.
     public private(set) var lostEpoch: UInt32 = 0
     public private(set) var mapcountConvention: MapcountConvention
