@@ -48,7 +48,7 @@ public enum EventName: Equatable, Sendable {
     public static func classify(_ b: UnsafeRawBufferPointer, _ r: ByteRange) -> EventName {
         let n = r.count
         guard n >= 7 else { return .other }
-        switch b[r.start] {
+        switch b.bytes[r.start] {
         case 0x70 where b.matches("page_ref_", at: r.start, end: r.end): // 'p'
             switch n {
             case 12 where b.equals(r, "page_ref_set"): return .pageRef(.set)
@@ -61,12 +61,19 @@ public enum EventName: Equatable, Sendable {
             default: return .other
             }
         case 0x6B where b.matches("ksm_", at: r.start, end: r.end): // 'k'
-            for kind in KsmEventKind.allCases where kind.eventName.utf8.count == n {
-                if kind.eventName.utf8.elementsEqual(UnsafeRawBufferPointer(rebasing: b[r.start..<r.end])) {
-                    return .ksm(kind)
-                }
+            // Every ksm event name has its own length.
+            switch n {
+            case 14 where b.equals(r, "ksm_start_scan"): return .ksm(.startScan)
+            case 13 where b.equals(r, "ksm_stop_scan"): return .ksm(.stopScan)
+            case 9 where b.equals(r, "ksm_enter"): return .ksm(.enter)
+            case 8 where b.equals(r, "ksm_exit"): return .ksm(.exit)
+            case 18 where b.equals(r, "ksm_merge_one_page"): return .ksm(.mergeOnePage)
+            case 23 where b.equals(r, "ksm_merge_with_ksm_page"): return .ksm(.mergeWithKsmPage)
+            case 19 where b.equals(r, "ksm_remove_ksm_page"): return .ksm(.removeKsmPage)
+            case 20 where b.equals(r, "ksm_remove_rmap_item"): return .ksm(.removeRmapItem)
+            case 11 where b.equals(r, "ksm_advisor"): return .ksm(.advisor)
+            default: return .other
             }
-            return .other
         case 0x77 where n == 7 && b.equals(r, "wp_page"): return .wpPage
         case 0x73 where n == 18 && b.equals(r, "sched_process_fork"): return .processFork
         case 0x74 where n == 18 && b.equals(r, "tracing_mark_write"): return .marker
@@ -99,24 +106,31 @@ public struct PageFlags: OptionSet, Sendable, Hashable {
         contains(.swapcacheName) || (contains(.swapbacked) && contains(.ownerPriv1))
     }
 
+    @inline(__always)
     static func parse(_ b: UnsafeRawBufferPointer, _ r: ByteRange) -> PageFlags {
+        @inline(__always) func same(_ a: UnsafeRawPointer, _ literal: StaticString) -> Bool {
+            bytesEqual(a, UnsafeRawPointer(literal.utf8Start), literal.utf8CodeUnitCount)
+        }
         var f = PageFlags()
+        guard r.start < r.end else { return f }
+        let p = b.bytes
         var i = r.start
         while i < r.end {
             var j = i
-            while j < r.end, b[j] != 0x7C { j += 1 } // '|'
-            let name = ByteRange(i, j)
-            switch name.count {
-            case 3 where b.equals(name, "lru"): f.insert(.lru)
-            case 4 where b.equals(name, "head"): f.insert(.head)
-            case 5 where b.equals(name, "dirty"): f.insert(.dirty)
-            case 6 where b.equals(name, "locked"): f.insert(.locked)
-            case 7 where b.equals(name, "owner_2"): f.insert(.owner2)
-            case 9 where b.equals(name, "writeback"): f.insert(.writeback)
-            case 9 where b.equals(name, "swapcache"): f.insert(.swapcacheName)
-            case 10 where b.equals(name, "swapbacked"): f.insert(.swapbacked)
-            case 12 where b.equals(name, "owner_priv_1"): f.insert(.ownerPriv1)
-            case 12 where b.equals(name, "mappedtodisk"): f.insert(.mappedToDisk)
+            while j < r.end, p[j] != 0x7C { j += 1 } // '|'
+            let name = UnsafeRawPointer(p + i)
+            // Dispatch on the length, then on the first byte; compare words, not bytes.
+            switch (j - i, p[i]) {
+            case (3, 0x6C) where same(name, "lru"): f.insert(.lru)
+            case (4, 0x68) where same(name, "head"): f.insert(.head)
+            case (5, 0x64) where same(name, "dirty"): f.insert(.dirty)
+            case (6, 0x6C) where same(name, "locked"): f.insert(.locked)
+            case (7, 0x6F) where same(name, "owner_2"): f.insert(.owner2)
+            case (9, 0x77) where same(name, "writeback"): f.insert(.writeback)
+            case (9, 0x73) where same(name, "swapcache"): f.insert(.swapcacheName)
+            case (10, 0x73) where same(name, "swapbacked"): f.insert(.swapbacked)
+            case (12, 0x6F) where same(name, "owner_priv_1"): f.insert(.ownerPriv1)
+            case (12, 0x6D) where same(name, "mappedtodisk"): f.insert(.mappedToDisk)
             default: break
             }
             i = j + 1
@@ -152,7 +166,19 @@ public struct PageRefEvent: Sendable, Equatable {
     public var ret: Int32?
 
     /// Decodes `pfn=0x… flags=… count=… mapcount=… mapping=… mt=… val=…[ ret=…]`.
+    ///
+    /// Keys may come in any order, unknown keys are ignored, a repeated key counts once more
+    /// (the last one wins). The kernel always prints the same keys in the same order, so that
+    /// shape is decoded in one pass (`parseCanonical`); anything else takes the general walk,
+    /// which gives the same result for the canonical shape.
+    @inline(__always)
     public static func parse(_ op: PageRefOp, _ b: UnsafeRawBufferPointer, _ payload: ByteRange) -> PageRefEvent? {
+        if let e = parseCanonical(op, b, payload) { return e }
+        return parseAnyOrder(op, b, payload)
+    }
+
+    /// The general walk over `key=value` tokens.
+    static func parseAnyOrder(_ op: PageRefOp, _ b: UnsafeRawBufferPointer, _ payload: ByteRange) -> PageRefEvent? {
         var pfn: UInt64?, count: Int64?, mapcount: Int64?, val: Int64?, ret: Int64?
         var flags = PageFlags()
         var mapping: MappingValue?
@@ -169,6 +195,14 @@ public struct PageRefEvent: Sendable, Equatable {
             default: break
             }
         }
+        return make(op, pfn: pfn, flags: flags, count: count, mapcount: mapcount, mapping: mapping, val: val, ret: ret)
+    }
+
+    @inline(__always)
+    private static func make(
+        _ op: PageRefOp, pfn: UInt64?, flags: PageFlags, count: Int64?, mapcount: Int64?,
+        mapping: MappingValue?, val: Int64?, ret: Int64?
+    ) -> PageRefEvent? {
         guard let pfn, let count, let mapcount, let val else { return nil }
         let needsRet = op == .modAndTest || op == .modAndReturn || op == .modUnless || op == .freeze
         if needsRet && ret == nil { return nil }
@@ -176,6 +210,46 @@ public struct PageRefEvent: Sendable, Equatable {
             op: op, pfn: pfn, flags: flags, count: Int32(truncatingIfNeeded: count),
             printedMapcount: Int32(truncatingIfNeeded: mapcount), mapping: mapping,
             val: Int32(truncatingIfNeeded: val), ret: ret.map { Int32(truncatingIfNeeded: $0) })
+    }
+
+    /// Exactly `pfn=V flags=V count=V mapcount=V mapping=V mt=V val=V[ ret=V]`, one space
+    /// between tokens, every number well formed: the kernel's own output. Nil for anything
+    /// else (the general walk then decides), so it never disagrees with `parseAnyOrder`.
+    @inline(__always)
+    static func parseCanonical(_ op: PageRefOp, _ b: UnsafeRawBufferPointer, _ payload: ByteRange) -> PageRefEvent? {
+        let end = payload.end
+        var i = payload.start
+        guard end - i >= 48 else { return nil }
+        let p = b.bytes
+        /// The token value starting at `i`: up to the next space or the end.
+        @inline(__always) func value() -> ByteRange {
+            let e = findByte(asciiSpace, p, from: i, to: end)
+            defer { i = e }
+            return ByteRange(i, e)
+        }
+        /// `literal` at `i` (a key with its `=`, after the separating space).
+        @inline(__always) func key(_ literal: StaticString) -> Bool {
+            guard b.matches(literal, at: i, end: end) else { return false }
+            i += literal.utf8CodeUnitCount
+            return true
+        }
+        guard key("pfn="), let pfn = b.hex(value()) else { return nil }
+        guard key(" flags=") else { return nil }
+        let flags = PageFlags.parse(b, value())
+        guard key(" count="), let count = b.decimal(value()) else { return nil }
+        guard key(" mapcount="), let mapcount = b.decimal(value()) else { return nil }
+        guard key(" mapping=") else { return nil }
+        let mapping = MappingValue.parse(b, value())
+        guard key(" mt=") else { return nil }
+        _ = value()
+        guard key(" val="), let val = b.decimal(value()) else { return nil }
+        var ret: Int64?
+        if i < end {
+            guard key(" ret="), let r = b.decimal(value()) else { return nil }
+            ret = r
+        }
+        guard i == end else { return nil }
+        return make(op, pfn: pfn, flags: flags, count: count, mapcount: mapcount, mapping: mapping, val: val, ret: ret)
     }
 }
 

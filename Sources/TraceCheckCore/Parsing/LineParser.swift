@@ -52,11 +52,13 @@ public enum LineParser {
     public static func parse(_ b: UnsafeRawBufferPointer) -> ParsedLine {
         var out = ParsedLine()
         var end = b.count
-        while end > 0, b[end - 1] == asciiSpace || b[end - 1] == asciiTab || b[end - 1] == 0x0D { end -= 1 }
-        let i0 = b.skipSpaces(from: 0, to: end)
+        guard end > 0 else { out.kind = .blank; return out }
+        let p = b.bytes
+        while end > 0, p[end - 1] == asciiSpace || p[end - 1] == asciiTab || p[end - 1] == 0x0D { end -= 1 }
+        let i0 = skipSpaces(p, 0, end)
         guard i0 < end else { out.kind = .blank; return out }
 
-        switch b[i0] {
+        switch p[i0] {
         case 0x23: // '#'
             if b.matches("# tracecheck:", at: i0, end: end) {
                 out.kind = .metadata
@@ -135,102 +137,132 @@ public enum LineParser {
     }
 
     /// `<comm>-<pid> [(<tgid>)] [<cpu>] [<flags>] <timestamp>: <event>: <payload>`
+    @inline(__always)
     private static func parsePrefixed(
         _ b: UnsafeRawBufferPointer, _ i0: Int, _ end: Int, _ out: inout ParsedLine
     ) -> Bool {
         // Find the CPU field: the first "[digits]" preceded by "-<pid>" (and an optional tgid).
+        let p = b.bytes
         var j = i0
-        while j < end {
-            guard b[j] == 0x5B else { j += 1; continue }
+        while true {
+            j = findByte(0x5B, p, from: j, to: end)
+            guard j < end else { return false }
             var k = j + 1
-            while k < end, isDigit(b[k]) { k += 1 }
-            if k > j + 1, k < end, b[k] == 0x5D, k + 1 < end, b[k + 1] == asciiSpace,
-               let cpu = b.decimal(ByteRange(j + 1, k)),
-               parseTaskField(b, i0, j, &out) {
+            var cpu: Int64 = 0
+            while k < end, isDigit(p[k]) {
+                cpu = cpu &* 10 &+ Int64(p[k] &- 0x30)
+                k += 1
+            }
+            if k > j + 1, k - (j + 1) <= 18, k + 1 < end, p[k] == 0x5D, p[k + 1] == asciiSpace,
+               parseTaskField(p, i0, j, &out) {
                 out.cpu = Int32(truncatingIfNeeded: cpu)
-                return parseAfterCPU(b, k + 1, end, &out)
+                return parseAfterCPU(p, k + 1, end, &out)
             }
             j += 1
         }
-        return false
     }
 
     /// Parses `<comm>-<pid> [(<tgid>)] ` ending right before `cpuBracket`.
+    @inline(__always)
     private static func parseTaskField(
-        _ b: UnsafeRawBufferPointer, _ i0: Int, _ cpuBracket: Int, _ out: inout ParsedLine
+        _ p: UnsafePointer<UInt8>, _ i0: Int, _ cpuBracket: Int, _ out: inout ParsedLine
     ) -> Bool {
         var e = cpuBracket
-        while e > i0, b[e - 1] == asciiSpace { e -= 1 }
+        while e > i0, p[e - 1] == asciiSpace { e -= 1 }
         guard e > i0 else { return false }
         var tgid: Int32 = -1
-        if b[e - 1] == 0x29 { // ')': "(tgid)" or "(-----)"
-            var s = e - 1
-            while s > i0, b[s - 1] != 0x28 { s -= 1 }
-            guard s > i0 else { return false }
-            let inner = ByteRange(b.skipSpaces(from: s, to: e - 1), e - 1)
-            if let v = b.decimal(inner) {
-                tgid = Int32(truncatingIfNeeded: v)
-            } else {
-                for x in inner.start..<inner.end where b[x] != 0x2D { return false }
-            }
-            e = s - 1
-            while e > i0, b[e - 1] == asciiSpace { e -= 1 }
+        if p[e - 1] == 0x29 { // ')': "(tgid)" or "(-----)"
+            guard let t = parseTgid(p, i0, &e) else { return false }
+            tgid = t
         }
         // pid: the last "-<digits>" before e.
-        var p = e
-        while p > i0, isDigit(b[p - 1]) { p -= 1 }
-        guard p < e, p > i0, b[p - 1] == 0x2D, let pid = b.decimal(ByteRange(p, e)) else { return false }
+        var q = e
+        while q > i0, isDigit(p[q - 1]) { q -= 1 }
+        guard q < e, q > i0, p[q - 1] == 0x2D, e - q <= 18 else { return false }
+        var pid: Int64 = 0
+        for x in q..<e { pid = pid &* 10 &+ Int64(p[x] &- 0x30) }
         out.pid = Int32(truncatingIfNeeded: pid)
         out.tgid = tgid
-        out.comm = ByteRange(i0, p - 1)
+        out.comm = ByteRange(i0, q - 1)
         return true
     }
 
-    private static func parseAfterCPU(
-        _ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ out: inout ParsedLine
-    ) -> Bool {
-        var i = b.skipSpaces(from: start, to: end)
-        var tok = tokenEnd(b, i, end)
-        guard tok > i else { return false }
-        if b[tok - 1] != 0x3A { // not the timestamp: the irq-info flags column
-            guard tok - i <= 8 else { return false }
-            for x in i..<tok {
-                let c = b[x]
-                let ok = c == 0x2E || isDigit(c) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A)
-                guard ok else { return false }
-            }
-            i = b.skipSpaces(from: tok, to: end)
-            tok = tokenEnd(b, i, end)
-            guard tok > i, b[tok - 1] == 0x3A else { return false }
+    /// `(tgid)` or `(-----)` ending at `e` (exclusive); moves `e` before it and the spaces
+    /// ahead of it. Nil when it is neither.
+    private static func parseTgid(_ p: UnsafePointer<UInt8>, _ i0: Int, _ e: inout Int) -> Int32? {
+        var s = e - 1
+        while s > i0, p[s - 1] != 0x28 { s -= 1 }
+        guard s > i0 else { return nil }
+        let b = UnsafeRawBufferPointer(start: p, count: e)
+        let inner = ByteRange(b.skipSpaces(from: s, to: e - 1), e - 1)
+        var tgid: Int32 = -1
+        if let v = b.decimal(inner) {
+            tgid = Int32(truncatingIfNeeded: v)
+        } else {
+            for x in inner.start..<inner.end where p[x] != 0x2D { return nil }
         }
-        guard parseTimestamp(b, ByteRange(i, tok - 1), &out) else { return false }
-        return parseEventName(b, tok, end, &out)
+        e = s - 1
+        while e > i0, p[e - 1] == asciiSpace { e -= 1 }
+        return tgid
     }
 
     @inline(__always)
-    private static func tokenEnd(_ b: UnsafeRawBufferPointer, _ i: Int, _ end: Int) -> Int {
-        var j = i
-        while j < end, b[j] != asciiSpace { j += 1 }
-        return j
+    private static func skipSpaces(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> Int {
+        var i = i
+        while i < end, p[i] == asciiSpace || p[i] == asciiTab { i += 1 }
+        return i
+    }
+
+    @inline(__always)
+    private static func parseAfterCPU(
+        _ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ out: inout ParsedLine
+    ) -> Bool {
+        var i = skipSpaces(p, start, end)
+        var tok = findByte(asciiSpace, p, from: i, to: end)
+        guard tok > i else { return false }
+        if p[tok - 1] != 0x3A { // not the timestamp: the irq-info flags column
+            guard tok - i <= 8 else { return false }
+            for x in i..<tok {
+                let c = p[x]
+                let ok = c == 0x2E || isDigit(c) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A)
+                guard ok else { return false }
+            }
+            i = skipSpaces(p, tok, end)
+            tok = findByte(asciiSpace, p, from: i, to: end)
+            guard tok > i, p[tok - 1] == 0x3A else { return false }
+        }
+        guard parseTimestamp(p, i, tok - 1, &out) else { return false }
+        return parseEventName(p, tok, end, &out)
     }
 
     /// `sec.frac` (any number of decimals up to 9) → ns; a bare integer → ticks.
+    @inline(__always)
     private static func parseTimestamp(
-        _ b: UnsafeRawBufferPointer, _ r: ByteRange, _ out: inout ParsedLine
+        _ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ out: inout ParsedLine
     ) -> Bool {
-        var dot = -1
-        for x in r.start..<r.end {
-            if b[x] == 0x2E { guard dot < 0 else { return false }; dot = x } else if !isDigit(b[x]) { return false }
+        var x = start
+        var secs: Int64 = 0
+        while x < end, isDigit(p[x]) {
+            secs = secs &* 10 &+ Int64(p[x] &- 0x30)
+            x += 1
         }
-        if dot < 0 {
-            guard let v = b.decimal(r) else { return false }
-            out.timestamp = v; out.timestampIsNanoseconds = false; out.hasTimestamp = true
+        let secDigits = x - start
+        if x == end {
+            // A bare integer (at most 18 digits, like `decimal`).
+            guard secDigits > 0, secDigits <= 18 else { return false }
+            out.timestamp = secs; out.timestampIsNanoseconds = false; out.hasTimestamp = true
             return true
         }
-        let fracDigits = r.end - dot - 1
-        guard dot > r.start, fracDigits >= 1, fracDigits <= 9,
-              let secs = b.decimal(ByteRange(r.start, dot)),
-              var frac = b.decimal(ByteRange(dot + 1, r.end)) else { return false }
+        guard p[x] == 0x2E, secDigits > 0, secDigits <= 18 else { return false }
+        x += 1
+        let fracStart = x
+        var frac: Int64 = 0
+        while x < end, isDigit(p[x]) {
+            frac = frac &* 10 &+ Int64(p[x] &- 0x30)
+            x += 1
+        }
+        let fracDigits = x - fracStart
+        guard x == end, fracDigits >= 1, fracDigits <= 9 else { return false }
         for _ in fracDigits..<9 { frac &*= 10 }
         out.timestamp = secs &* 1_000_000_000 &+ frac
         out.timestampIsNanoseconds = true
@@ -239,15 +271,15 @@ public enum LineParser {
     }
 
     /// After the timestamp's colon: ` <event>: <payload>` (trace-cmd pads the name).
+    @inline(__always)
     private static func parseEventName(
-        _ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ out: inout ParsedLine
+        _ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ out: inout ParsedLine
     ) -> Bool {
-        let i = b.skipSpaces(from: start, to: end)
-        var j = i
-        while j < end, b[j] != 0x3A, b[j] != asciiSpace { j += 1 }
-        guard j > i, j < end, b[j] == 0x3A else { return false }
+        let i = skipSpaces(p, start, end)
+        let j = findEither(0x3A, asciiSpace, p, from: i, to: end)
+        guard j > i, j < end, p[j] == 0x3A else { return false }
         out.name = ByteRange(i, j)
-        out.payload = ByteRange(b.skipSpaces(from: j + 1, to: end), end)
+        out.payload = ByteRange(skipSpaces(p, j + 1, end), end)
         out.kind = .event
         return true
     }

@@ -14,6 +14,8 @@ public final class FaultCheckResult: Sendable {
     let verdictsJSON: [UInt8]
     /// `{…}` as `JSONReport.fault` renders `inputs`.
     let inputsJSON: [UInt8]
+    /// `[…]` as `JSONReport.fault` renders `classes`.
+    let classesJSON: [UInt8]
 
     init(_ joined: JoinedFault, observed: ObservedDecision, models: [KernelModel], assumptions: [Assumption]) {
         inputs = joined.inputs
@@ -25,13 +27,22 @@ public final class FaultCheckResult: Sendable {
         divergenceCase = d
         verdictsJSON = Array(JSONReport.verdictsObject(v).text.utf8)
         inputsJSON = Array(JSONReport.inputs(joined.inputs).text.utf8)
+        let out = ByteOutput(capacity: 256)
+        JSONReport.appendClasses(classes, to: out)
+        classesJSON = Array(out.bytes)
     }
 
-    /// True when `verdicts` and `inputs` are still the ones this result was made from.
-    func describes(_ f: FaultRecord) -> Bool {
-        guard f.inputs == inputs, f.verdicts.count == verdicts.count else { return false }
-        for (a, b) in zip(f.verdicts, verdicts) where a.model != b.model || a.verdict != b.verdict { return false }
-        return true
+    /// True when the record's `verdicts` and `inputs` are still the ones this result was made
+    /// from (the very same array storage: a record whose verdicts were changed has its own).
+    @inline(__always) func describes(_ f: FaultRecord) -> Bool {
+        sameStorage(f.verdicts, verdicts) && f.inputs == inputs
+    }
+}
+
+/// Two arrays share one buffer (so they hold the same elements).
+@inline(__always) func sameStorage<T>(_ a: [T], _ b: [T]) -> Bool {
+    a.withUnsafeBufferPointer { x in
+        b.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress && x.count == y.count }
     }
 }
 

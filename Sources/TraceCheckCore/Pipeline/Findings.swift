@@ -33,8 +33,8 @@ public struct Findings: Sendable {
     private var agreements: [Agreement]
     /// A model appears in `agreement` when it was run or received a verdict.
     private var modelSeen: [Bool]
-    /// [model][observed word index] → counts per Decision (allCases order).
-    private var matrixCounts: [[[Int]]]
+    /// Flat: ((observed word index × models) + model) × decisions + decision.
+    private var matrixCounts: [Int]
     /// [model * inputCount + input]
     private var missingCounts: [Int]
     /// By `FaultClass.slot`.
@@ -48,7 +48,7 @@ public struct Findings: Sendable {
         self.examplesPerClass = examplesPerClass
         agreements = Array(repeating: Agreement(), count: Self.modelCount)
         modelSeen = Array(repeating: false, count: Self.modelCount)
-        matrixCounts = Array(repeating: [], count: Self.modelCount)
+        matrixCounts = Array(repeating: 0, count: 2 * Self.modelCount * Self.decisionCount)
         missingCounts = Array(repeating: 0, count: Self.modelCount * Self.inputCount)
         classCounts = Array(repeating: 0, count: Self.classSlots)
         exampleCounts = Array(repeating: 0, count: Self.classSlots)
@@ -71,10 +71,10 @@ public struct Findings: Sendable {
     public var matrix: [KernelModel: [String: [String: Int]]] {
         var d: [KernelModel: [String: [String: Int]]] = [:]
         for m in KernelModel.allCases {
-            let rows = matrixCounts[m.index]
-            for (w, counts) in rows.enumerated() {
-                for (k, n) in counts.enumerated() where n > 0 {
-                    d[m, default: [:]][observedWords[w], default: [:]][Decision.allCases[k].rawValue] = n
+            for w in observedWords.indices {
+                for (k, decision) in Decision.allCases.enumerated() {
+                    let n = matrixCounts[Self.matrixIndex(word: w, model: m.index, decision: k)]
+                    if n > 0 { d[m, default: [:]][observedWords[w], default: [:]][decision.rawValue] = n }
                 }
             }
         }
@@ -129,10 +129,7 @@ public struct Findings: Sendable {
                     agreements[mi].notCompared += 1
                 }
             }
-            while matrixCounts[mi].count <= w {
-                matrixCounts[mi].append(Array(repeating: 0, count: Self.decisionCount))
-            }
-            matrixCounts[mi][w][v.decision.index] += 1
+            matrixCounts[Self.matrixIndex(word: w, model: mi, decision: v.decision.index)] += 1
         }
         var divergent = false
         for c in f.classes {
@@ -150,6 +147,10 @@ public struct Findings: Sendable {
         }
     }
 
+    @inline(__always) private static func matrixIndex(word: Int, model: Int, decision: Int) -> Int {
+        (word * modelCount + model) * decisionCount + decision
+    }
+
     private mutating func observedIndex(_ o: ObservedDecision) -> Int {
         switch o {
         case .reuse: return 0
@@ -158,6 +159,7 @@ public struct Findings: Sendable {
             if let k = observedWords.firstIndex(of: word) { return k }
             observedWords.append(word)
             observedCounts.append(0)
+            matrixCounts += Array(repeating: 0, count: Self.modelCount * Self.decisionCount)
             return observedWords.count - 1
         }
     }

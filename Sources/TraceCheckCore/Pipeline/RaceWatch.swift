@@ -41,22 +41,23 @@ struct RaceWatch {
     }
 
     /// Feeds one event; returns the windows it closed.
+    ///
+    /// Runs for every event while a window is open, so it reads the windows in place (no copy
+    /// of a window and its dictionary per event) and allocates only when one closes.
     mutating func observe(pid: Int32, pageRef: PageRefEvent?, seq: UInt64, ts: Int64?) -> [Verdict] {
         var closed: [Verdict] = []
         var i = 0
         while i < windows.count {
-            var w = windows[i]
-            let onPage = pageRef.map { $0.pfn == w.pfn || $0.pfn == w.headPfn } ?? false
-            let expired = seq &- w.openedSeq > maxEvents
-                || (ts != nil && w.openedTs != nil && ts! &- w.openedTs! > maxSpanNs)
-            if pid == w.pid && !onPage || expired {
-                closed.append(Verdict(faultID: w.faultID, racer: Self.racer(w)))
+            let onPage = pageRef.map { $0.pfn == windows[i].pfn || $0.pfn == windows[i].headPfn } ?? false
+            let expired = seq &- windows[i].openedSeq > maxEvents
+                || (ts != nil && windows[i].openedTs != nil && ts! &- windows[i].openedTs! > maxSpanNs)
+            if pid == windows[i].pid && !onPage || expired {
+                closed.append(Verdict(faultID: windows[i].faultID, racer: Self.racer(windows[i])))
                 windows.remove(at: i)
                 continue
             }
-            if onPage, pid != w.pid, let e = pageRef, let delta = Self.delta(e) {
-                w.others[pid, default: 0] += delta
-                windows[i] = w
+            if onPage, pid != windows[i].pid, let e = pageRef, let delta = Self.delta(e) {
+                windows[i].others[pid, default: 0] += delta
             }
             i += 1
         }

@@ -366,6 +366,9 @@ public struct TraceChecker {
 
     /// Applies closed race windows, then releases the faults no longer waiting, in order.
     private mutating func settle(_ closed: [RaceWatch.Verdict], _ onFault: (FaultRecord) -> Void) {
+        // Only a closed window can release held faults (a fault is held only behind one that
+        // waits), so an event that closed none changes nothing here.
+        if closed.isEmpty { return }
         for v in closed {
             let index = heldHead + (v.faultID - heldBaseID)
             if let racer = v.racer, index < held.count {

@@ -1,11 +1,15 @@
 /// What the capture says about the kernel it came from (from `--kernel` or the metadata header).
 public struct KernelFacts: Sendable, Equatable {
-    public var release: String?
-    public var version: (major: Int, minor: Int)? {
-        release.flatMap(KernelFacts.parseVersion)
+    public var release: String? {
+        didSet { version = release.flatMap(KernelFacts.parseVersion) }
     }
+    /// `parseVersion(release)`, kept: the replay asks for it at every fault.
+    public private(set) var version: (major: Int, minor: Int)?
 
-    public init(release: String? = nil) { self.release = release }
+    public init(release: String? = nil) {
+        self.release = release
+        self.version = release.flatMap(KernelFacts.parseVersion)
+    }
 
     public static func == (a: KernelFacts, b: KernelFacts) -> Bool { a.release == b.release }
 

@@ -1,16 +1,35 @@
 /// A growable byte buffer for output. Appends are plain stores into one reused allocation: no
 /// `String` building, no uniqueness check per byte. The owner drains it (`bytes`, `removeAll`).
+///
+/// The mutable state sits behind a `let` pointer: a class's `var` properties would be checked
+/// for exclusive access at run time on every append.
 public final class ByteOutput {
-    @usableFromInline var base: UnsafeMutablePointer<UInt8>
-    @usableFromInline var capacity: Int
-    public private(set) var count = 0
-
-    public init(capacity: Int = 1 << 16) {
-        self.capacity = max(capacity, 64)
-        base = .allocate(capacity: self.capacity)
+    struct State {
+        var base: UnsafeMutablePointer<UInt8>
+        var capacity: Int
+        var count: Int
     }
 
-    deinit { base.deallocate() }
+    private let state: UnsafeMutablePointer<State>
+
+    public init(capacity: Int = 1 << 16) {
+        let c = max(capacity, 64)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(base: .allocate(capacity: c), capacity: c, count: 0))
+    }
+
+    deinit {
+        state.pointee.base.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    @inline(__always) private var base: UnsafeMutablePointer<UInt8> { state.pointee.base }
+    @inline(__always) private var capacity: Int { state.pointee.capacity }
+    public var count: Int {
+        @inline(__always) get { state.pointee.count }
+        @inline(__always) set { state.pointee.count = newValue }
+    }
 
     /// The bytes written so far; valid until the next append or `removeAll`.
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
@@ -26,8 +45,8 @@ public final class ByteOutput {
         let b = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         b.update(from: base, count: count)
         base.deallocate()
-        base = b
-        capacity = newCapacity
+        state.pointee.base = b
+        state.pointee.capacity = newCapacity
     }
 
     @inline(__always) func append(_ byte: UInt8) {

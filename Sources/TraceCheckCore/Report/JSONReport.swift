@@ -83,18 +83,28 @@ public enum JSONReport {
         out.append(",\"verdicts\":")
         let cached = f.checked.flatMap { $0.describes(f) ? $0 : nil }
         if let cached { out.append(cached.verdictsJSON) } else { out.appendRaw(verdictsObject(f.verdicts).text) }
-        out.append(",\"classes\":[")
-        for (k, c) in f.classes.enumerated() {
-            if k > 0 { out.append(0x2C) }
-            out.appendJSONString(c.name)
+        out.append(",\"classes\":")
+        if let cached, sameStorage(f.classes, cached.classes) {
+            out.append(cached.classesJSON)
+        } else {
+            appendClasses(f.classes, to: out)
         }
-        out.append(0x5D)
         if let d = f.divergenceCase { out.append(",\"divergence\":"); out.appendJSONString(d) }
         if let g = f.gapReason { out.append(",\"gap\":"); out.appendJSONString(g) }
         if let r = f.racer { out.append(",\"racer\":"); out.appendDecimal(r) }
         out.append(",\"inputs\":")
         if let cached { out.append(cached.inputsJSON) } else { out.appendRaw(inputs(f.inputs).text) }
         out.append(0x7D)
+    }
+
+    /// `["pre-post",…]`: the class names, as `strings` writes them.
+    static func appendClasses(_ classes: [FaultClass], to out: ByteOutput) {
+        out.append(0x5B)
+        for (k, c) in classes.enumerated() {
+            if k > 0 { out.append(0x2C) }
+            out.appendJSONString(c.name)
+        }
+        out.append(0x5D)
     }
 
     public static func verdict(_ v: Verdict) -> JSONObject {
