@@ -226,8 +226,7 @@ extension UnsafeRawBufferPointer {
         guard i < end else { return nil }
         let p = bytes.bytes
         let keyStart = i
-        // Keys are short: byte by byte up to the first '=' or the end of the token.
-        while i < end, p[i] != 0x3D, p[i] != asciiSpace { i += 1 }
+        i = findEither(0x3D, asciiSpace, p, from: i, to: end)
         if i == end || p[i] == asciiSpace { return (ByteRange(keyStart, i), ByteRange(i, i)) }
         let eq = i
         i = findByte(asciiSpace, p, from: eq + 1, to: end)

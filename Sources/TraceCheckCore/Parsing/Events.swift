@@ -106,6 +106,13 @@ public struct PageFlags: OptionSet, Sendable, Hashable {
         contains(.swapcacheName) || (contains(.swapbacked) && contains(.ownerPriv1))
     }
 
+    /// `parse`, remembered: a capture repeats a handful of flag strings millions of times.
+    @inline(__always)
+    static func parse(_ b: UnsafeRawBufferPointer, _ r: ByteRange, cache: FlagsCache?) -> PageFlags {
+        guard let cache else { return parse(b, r) }
+        return cache.flags(b, r)
+    }
+
     @inline(__always)
     static func parse(_ b: UnsafeRawBufferPointer, _ r: ByteRange) -> PageFlags {
         @inline(__always) func same(_ a: UnsafeRawPointer, _ literal: StaticString) -> Bool {
@@ -135,6 +142,50 @@ public struct PageFlags: OptionSet, Sendable, Hashable {
             }
             i = j + 1
         }
+        return f
+    }
+}
+
+/// Flag strings already decoded, with their `PageFlags`: 16 slots, direct-mapped by a hash
+/// of the length and the first and last eight bytes, each checked against the full string.
+public final class FlagsCache {
+    private static let slots = 16
+    private static let maxLength = 64
+    private struct Slot {
+        var count = -1
+        var flags = PageFlags()
+    }
+
+    private let meta: UnsafeMutablePointer<Slot>
+    private let text: UnsafeMutableRawPointer
+
+    public init() {
+        meta = .allocate(capacity: Self.slots)
+        meta.initialize(repeating: Slot(), count: Self.slots)
+        text = .allocate(byteCount: Self.slots * Self.maxLength, alignment: 8)
+    }
+
+    deinit {
+        meta.deinitialize(count: Self.slots)
+        meta.deallocate()
+        text.deallocate()
+    }
+
+    @inline(__always)
+    func flags(_ b: UnsafeRawBufferPointer, _ r: ByteRange) -> PageFlags {
+        let n = r.count
+        guard n >= 8, n <= Self.maxLength else { return PageFlags.parse(b, r) }
+        let start = UnsafeRawPointer(b.bytes + r.start)
+        let first = start.loadUnaligned(as: UInt64.self)
+        let last = start.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        var h = (first ^ (last &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(n)) &* 0xD6E8_FEB8_6659_FD93
+        h ^= h >> 29
+        let i = Int(truncatingIfNeeded: h) & (Self.slots - 1)
+        let slotText = text + i * Self.maxLength
+        if meta[i].count == n, bytesEqual(slotText, start, n) { return meta[i].flags }
+        let f = PageFlags.parse(b, r)
+        slotText.copyMemory(from: start, byteCount: n)
+        meta[i] = Slot(count: n, flags: f)
         return f
     }
 }
@@ -171,9 +222,14 @@ public struct PageRefEvent: Sendable, Equatable {
     /// (the last one wins). The kernel always prints the same keys in the same order, so that
     /// shape is decoded in one pass (`parseCanonical`); anything else takes the general walk,
     /// which gives the same result for the canonical shape.
+    ///
+    /// `flagsCache` remembers decoded `flags=` strings (the caller owns it; results are the same
+    /// with or without it).
     @inline(__always)
-    public static func parse(_ op: PageRefOp, _ b: UnsafeRawBufferPointer, _ payload: ByteRange) -> PageRefEvent? {
-        if let e = parseCanonical(op, b, payload) { return e }
+    public static func parse(
+        _ op: PageRefOp, _ b: UnsafeRawBufferPointer, _ payload: ByteRange, flagsCache: FlagsCache? = nil
+    ) -> PageRefEvent? {
+        if let e = parseCanonical(op, b, payload, flagsCache) { return e }
         return parseAnyOrder(op, b, payload)
     }
 
@@ -216,7 +272,9 @@ public struct PageRefEvent: Sendable, Equatable {
     /// between tokens, every number well formed: the kernel's own output. Nil for anything
     /// else (the general walk then decides), so it never disagrees with `parseAnyOrder`.
     @inline(__always)
-    static func parseCanonical(_ op: PageRefOp, _ b: UnsafeRawBufferPointer, _ payload: ByteRange) -> PageRefEvent? {
+    static func parseCanonical(
+        _ op: PageRefOp, _ b: UnsafeRawBufferPointer, _ payload: ByteRange, _ flagsCache: FlagsCache? = nil
+    ) -> PageRefEvent? {
         let end = payload.end
         var i = payload.start
         guard end - i >= 48 else { return nil }
@@ -235,7 +293,7 @@ public struct PageRefEvent: Sendable, Equatable {
         }
         guard key("pfn="), let pfn = b.hex(value()) else { return nil }
         guard key(" flags=") else { return nil }
-        let flags = PageFlags.parse(b, value())
+        let flags = PageFlags.parse(b, value(), cache: flagsCache)
         guard key(" count="), let count = b.decimal(value()) else { return nil }
         guard key(" mapcount="), let mapcount = b.decimal(value()) else { return nil }
         guard key(" mapping=") else { return nil }
@@ -362,37 +420,53 @@ public struct WpPageEvent: Sendable, Equatable {
         func int(_ v: ByteRange) -> Int? { b.decimal(v).map { Int($0) } }
         while let (k, v) = s.next() {
             // Keys with a prefix (`new_*`, `old_*`) describe other pages or later states.
+            // One jump on the key's length, then its first byte, then the exact word.
+            let c = b.bytes[k.start]
             switch k.count {
-            case 2 where b.equals(k, "ip"): break
-            case 3 where b.equals(k, "pfn"): pfn = b.hex(v)
-            case 3 where b.equals(k, "ksm"): e.ksm = b.flag(v)
-            case 3 where b.equals(k, "lru"): e.lru = b.flag(v)
-            case 3 where b.equals(k, "lvl"): e.level = b.string(v)
-            case 4 where b.equals(k, "tgid"): e.tgid = b.decimal(v).map { Int32(truncatingIfNeeded: $0) }
-            case 4 where b.equals(k, "addr"): e.addr = b.hex(v)
-            case 4 where b.equals(k, "anon"): e.anon = b.flag(v)
-            case 4 where b.equals(k, "zero"): e.zero = b.flag(v)
-            case 5 where b.equals(k, "order"): e.order = int(v)
-            case 5 where b.equals(k, "large"): e.large = b.flag(v)
-            case 6 where b.equals(k, "locked"): e.locked = b.flag(v)
-            case 6 where b.equals(k, "caller"): e.caller = b.string(v)
-            case 7 where b.equals(k, "pgflags"): e.pgflags = PageFlags.parse(b, v)
-            case 7 where b.equals(k, "mapping"): e.mapping = MappingValue.parse(b, v)
-            case 8 where b.equals(k, "refcount"): e.refcount = int(v)
-            case 8 where b.equals(k, "mapcount"): e.mapcount = int(v)
-            case 8 where b.equals(k, "decision"):
-                if b.equals(v, "reuse") { decision = .reuse } else if b.equals(v, "copy") { decision = .copy } else if !v.isEmpty { decision = .other(b.string(v)) }
-            case 8 where b.equals(k, "pincount"): e.pincount = int(v)
-            case 9 where b.equals(k, "swapcache"): e.swapcache = b.flag(v)
-            case 9 where b.equals(k, "writeback"): e.writeback = b.flag(v)
-            case 9 where b.equals(k, "mm_shared"): e.mmShared = b.flag(v)
-            case 9 where b.equals(k, "swapcount"): e.swapcount = int(v)
-            case 11 where b.equals(k, "fault_flags"): e.faultFlags = b.hex(v)
-            case 12 where b.equals(k, "mapcount_raw"): e.mapcountRaw = int(v)
-            case 14 where b.equals(k, "folio_mapcount"): e.folioMapcount = int(v)
-            case 14 where b.equals(k, "anon_exclusive"): e.anonExclusive = b.flag(v)
-            case 15 where b.equals(k, "entire_mapcount"): e.entireMapcount = int(v)
-            default: break
+            case 3:
+                if c == 0x70, b.equals(k, "pfn") { pfn = b.hex(v) }
+                else if c == 0x6B, b.equals(k, "ksm") { e.ksm = b.flag(v) }
+                else if c == 0x6C, b.equals(k, "lru") { e.lru = b.flag(v) }
+                else if c == 0x6C, b.equals(k, "lvl") { e.level = b.string(v) }
+            case 4:
+                if c == 0x74, b.equals(k, "tgid") { e.tgid = b.decimal(v).map { Int32(truncatingIfNeeded: $0) } }
+                else if c == 0x61, b.equals(k, "addr") { e.addr = b.hex(v) }
+                else if c == 0x61, b.equals(k, "anon") { e.anon = b.flag(v) }
+                else if c == 0x7A, b.equals(k, "zero") { e.zero = b.flag(v) }
+            case 5:
+                if c == 0x6F, b.equals(k, "order") { e.order = int(v) }
+                else if c == 0x6C, b.equals(k, "large") { e.large = b.flag(v) }
+            case 6:
+                if c == 0x6C, b.equals(k, "locked") { e.locked = b.flag(v) }
+                else if c == 0x63, b.equals(k, "caller") { e.caller = b.string(v) }
+            case 7:
+                if c == 0x70, b.equals(k, "pgflags") { e.pgflags = PageFlags.parse(b, v) }
+                else if c == 0x6D, b.equals(k, "mapping") { e.mapping = MappingValue.parse(b, v) }
+            case 8:
+                switch c {
+                case 0x72 where b.equals(k, "refcount"): e.refcount = int(v)
+                case 0x6D where b.equals(k, "mapcount"): e.mapcount = int(v)
+                case 0x64 where b.equals(k, "decision"):
+                    if b.equals(v, "reuse") { decision = .reuse } else if b.equals(v, "copy") { decision = .copy } else if !v.isEmpty { decision = .other(b.string(v)) }
+                case 0x70 where b.equals(k, "pincount"): e.pincount = int(v)
+                default: break
+                }
+            case 9:
+                if c == 0x73, b.equals(k, "swapcache") { e.swapcache = b.flag(v) }
+                else if c == 0x77, b.equals(k, "writeback") { e.writeback = b.flag(v) }
+                else if c == 0x6D, b.equals(k, "mm_shared") { e.mmShared = b.flag(v) }
+                else if c == 0x73, b.equals(k, "swapcount") { e.swapcount = int(v) }
+            case 11:
+                if c == 0x66, b.equals(k, "fault_flags") { e.faultFlags = b.hex(v) }
+            case 12:
+                if c == 0x6D, b.equals(k, "mapcount_raw") { e.mapcountRaw = int(v) }
+            case 14:
+                if c == 0x66, b.equals(k, "folio_mapcount") { e.folioMapcount = int(v) }
+                else if c == 0x61, b.equals(k, "anon_exclusive") { e.anonExclusive = b.flag(v) }
+            case 15:
+                if c == 0x65, b.equals(k, "entire_mapcount") { e.entireMapcount = int(v) }
+            default:
+                break
             }
         }
         guard let pfn, let decision else { return nil }

@@ -55,7 +55,7 @@ public enum LineParser {
         guard end > 0 else { out.kind = .blank; return out }
         let p = b.bytes
         while end > 0, p[end - 1] == asciiSpace || p[end - 1] == asciiTab || p[end - 1] == 0x0D { end -= 1 }
-        let i0 = skipSpaces(p, 0, end)
+        let i0 = skipLeadingSpaces(p, end)
         guard i0 < end else { out.kind = .blank; return out }
 
         switch p[i0] {
@@ -206,6 +206,22 @@ public enum LineParser {
         return tgid
     }
 
+    /// `skipSpaces(p, 0, end)`, eight bytes per step over the run of spaces that right-aligns
+    /// the task column.
+    @inline(__always)
+    private static func skipLeadingSpaces(_ p: UnsafePointer<UInt8>, _ end: Int) -> Int {
+        var i = 0
+        while i + 8 <= end {
+            let w = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)) ^ 0x2020_2020_2020_2020
+            if w != 0 {
+                i += w.trailingZeroBitCount >> 3
+                break
+            }
+            i += 8
+        }
+        return skipSpaces(p, i, end)
+    }
+
     @inline(__always)
     private static func skipSpaces(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> Int {
         var i = i
@@ -222,23 +238,51 @@ public enum LineParser {
         guard tok > i else { return false }
         if p[tok - 1] != 0x3A { // not the timestamp: the irq-info flags column
             guard tok - i <= 8 else { return false }
+            // '.', digits and letters only (a table of the allowed ASCII bytes).
+            let allowed = flagsColumnBytes.utf8Start
+            var bad: UInt8 = 0
             for x in i..<tok {
                 let c = p[x]
-                let ok = c == 0x2E || isDigit(c) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A)
-                guard ok else { return false }
+                bad |= (c & 0x80) | (allowed[Int(c & 0x7F)] &- 0x31)
             }
+            guard bad == 0 else { return false }
             i = skipSpaces(p, tok, end)
             tok = findByte(asciiSpace, p, from: i, to: end)
             guard tok > i, p[tok - 1] == 0x3A else { return false }
         }
-        guard parseTimestamp(p, i, tok - 1, &out) else { return false }
+        guard parseTimestamp(p, i, tok - 1, limit: end, &out) else { return false }
         return parseEventName(p, tok, end, &out)
+    }
+
+    /// `n` (1…8) decimal digits at `p[i...]` followed by `8 - n` zeros, as a number; nil if
+    /// any of the `n` bytes is not a digit. Only those `n` bytes are read.
+    @inline(__always)
+    private static func digits8(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int, limit: Int) -> UInt64? {
+        var w: UInt64 = 0x3030_3030_3030_3030
+        if n == 8 {
+            w = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+        } else if i + 8 <= limit {
+            // Eight bytes are there to read (the line goes on): keep the first n.
+            let mask: UInt64 = (1 << (8 * UInt64(n))) &- 1
+            w = (UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)) & mask) | (w & ~mask)
+        } else {
+            for k in 0..<n { w = (w & ~(0xFF << (8 * UInt64(k)))) | UInt64(p[i + k]) << (8 * UInt64(k)) }
+        }
+        // Every byte 0x30…0x39.
+        guard w & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030,
+              (w &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030 else { return nil }
+        // Lemire's eight-digit parse: pairs, then quads, then the whole (first digit highest).
+        var v = w &- 0x3030_3030_3030_3030
+        v = (v &* 10) &+ (v >> 8)
+        v = (((v & 0x0000_00FF_0000_00FF) &* (100 &+ (1_000_000 << 32)))
+            &+ (((v >> 16) & 0x0000_00FF_0000_00FF) &* (1 &+ (10_000 << 32)))) >> 32
+        return v
     }
 
     /// `sec.frac` (any number of decimals up to 9) → ns; a bare integer → ticks.
     @inline(__always)
     private static func parseTimestamp(
-        _ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ out: inout ParsedLine
+        _ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, limit: Int, _ out: inout ParsedLine
     ) -> Bool {
         var x = start
         var secs: Int64 = 0
@@ -256,14 +300,16 @@ public enum LineParser {
         guard p[x] == 0x2E, secDigits > 0, secDigits <= 18 else { return false }
         x += 1
         let fracStart = x
-        var frac: Int64 = 0
-        while x < end, isDigit(p[x]) {
-            frac = frac &* 10 &+ Int64(p[x] &- 0x30)
-            x += 1
+        let fracDigits = end - fracStart
+        guard fracDigits >= 1, fracDigits <= 9 else { return false }
+        // The fraction as nanoseconds: its digits padded with '0's to nine, eight at a time.
+        guard let high = digits8(p, fracStart, min(fracDigits, 8), limit: limit) else { return false }
+        var frac = Int64(high) &* 10
+        if fracDigits == 9 {
+            let d = p[fracStart + 8] &- 0x30
+            guard d < 10 else { return false }
+            frac &+= Int64(d)
         }
-        let fracDigits = x - fracStart
-        guard x == end, fracDigits >= 1, fracDigits <= 9 else { return false }
-        for _ in fracDigits..<9 { frac &*= 10 }
         out.timestamp = secs &* 1_000_000_000 &+ frac
         out.timestampIsNanoseconds = true
         out.hasTimestamp = true
@@ -301,3 +347,7 @@ public enum LineParser {
         return true
     }
 }
+
+/// For each ASCII byte: "1" if the irq-flags column may hold it ('.', digits, letters).
+private let flagsColumnBytes: StaticString =
+    "00000000000000000000000000000000000000000000001011111111110000000111111111111111111111111110000001111111111111111111111111100000"

@@ -69,7 +69,12 @@ public enum FaultCheck {
     /// Whether a determined model decision agrees with what the kernel did. `nil`: not comparable
     /// (undetermined, not an anon decision, or an observed word other than reuse/copy).
     public static func agrees(_ v: Verdict, _ observed: ObservedDecision) -> Bool? {
-        switch (v.decision, observed) {
+        agrees(v.decision, observed)
+    }
+
+    @inline(__always)
+    static func agrees(_ decision: Decision, _ observed: ObservedDecision) -> Bool? {
+        switch (decision, observed) {
         case (.reuse, .reuse), (.copy, .copy): return true
         case (.reuse, .copy), (.copy, .reuse): return false
         case (.pteChanged, .reuse), (.pteChanged, .copy): return false

@@ -113,23 +113,29 @@ public struct Findings: Sendable {
         faults += 1
         let w = observedIndex(f.observed)
         observedCounts[w] += 1
-        for (m, v) in f.verdicts {
-            let mi = m.index
-            modelSeen[mi] = true
-            switch FaultCheck.agrees(v, f.observed) {
-            case true?: agreements[mi].agree += 1
-            case false?: agreements[mi].disagree += 1
-            case nil:
-                if v.decision == .undetermined {
-                    agreements[mi].undetermined += 1
-                    for input in v.missing { missingCounts[mi * Self.inputCount + input.index] += 1 }
-                } else if v.decision == .notAnon {
-                    agreements[mi].notAnon += 1
-                } else {
-                    agreements[mi].notCompared += 1
+        // Read the verdicts in place: copying each (model, verdict) out retains its strings.
+        f.verdicts.withUnsafeBufferPointer { verdicts in
+            for k in verdicts.indices {
+                let mi = verdicts[k].model.index
+                let decision = verdicts[k].verdict.decision
+                modelSeen[mi] = true
+                switch FaultCheck.agrees(decision, f.observed) {
+                case true?: agreements[mi].agree += 1
+                case false?: agreements[mi].disagree += 1
+                case nil:
+                    if decision == .undetermined {
+                        agreements[mi].undetermined += 1
+                        verdicts[k].verdict.missing.withUnsafeBufferPointer { missing in
+                            for input in missing { missingCounts[mi * Self.inputCount + input.index] += 1 }
+                        }
+                    } else if decision == .notAnon {
+                        agreements[mi].notAnon += 1
+                    } else {
+                        agreements[mi].notCompared += 1
+                    }
                 }
+                matrixCounts[Self.matrixIndex(word: w, model: mi, decision: decision.index)] += 1
             }
-            matrixCounts[Self.matrixIndex(word: w, model: mi, decision: v.decision.index)] += 1
         }
         var divergent = false
         for c in f.classes {

@@ -143,6 +143,7 @@ public struct TraceChecker {
     public static let historyLimit = 1000
     private var checks = FaultCheckCache(models: [])
     private var counts = EventCounts()
+    private let flagsCache = FlagsCache()
 
     public init(options: CheckOptions) {
         self.options = options
@@ -278,7 +279,7 @@ public struct TraceChecker {
         let name = EventName.classify(b, p.name)
         // A page_ref payload is decoded once, for the race watch and the replay alike.
         var pageRef: PageRefEvent?
-        if case .pageRef(let op) = name { pageRef = PageRefEvent.parse(op, b, p.payload) }
+        if case .pageRef(let op) = name { pageRef = PageRefEvent.parse(op, b, p.payload, flagsCache: flagsCache) }
         if !race.isIdle {
             let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
             settle(race.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)

@@ -83,33 +83,55 @@ public final class ByteOutput {
     }
 
     /// A signed decimal, as `String(v)` prints it.
-    func appendDecimal<T: BinaryInteger>(_ v: T) {
-        let x = Int64(v)
+    @inline(__always) func appendDecimal<T: BinaryInteger>(_ v: T) {
+        appendDecimal64(Int64(v))
+    }
+
+    /// Two digits per step from a table of "00"…"99".
+    func appendDecimal64(_ x: Int64) {
         reserve(20)
         var magnitude = x < 0 ? UInt64(0) &- UInt64(bitPattern: x) : UInt64(x)
-        if x < 0 { base[count] = 0x2D; count += 1 }
+        let base = self.base
+        var at = count
+        if x < 0 { base[at] = 0x2D; at += 1 }
         var digits = 1
         var probe = magnitude
-        while probe >= 10 { probe /= 10; digits += 1 }
-        var k = count + digits - 1
-        repeat {
-            base[k] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
-            magnitude /= 10
-            k -= 1
-        } while magnitude > 0
-        count += digits
+        while probe >= 100 { probe /= 100; digits += 2 }
+        if probe >= 10 { digits += 1 }
+        var k = at + digits
+        let pairs = digitPairs.utf8Start
+        while magnitude >= 100 {
+            let r = Int(magnitude % 100) * 2
+            magnitude /= 100
+            k -= 2
+            base[k] = pairs[r]
+            base[k + 1] = pairs[r + 1]
+        }
+        if magnitude >= 10 {
+            let r = Int(magnitude) * 2
+            base[k - 2] = pairs[r]
+            base[k - 1] = pairs[r + 1]
+        } else {
+            base[k - 1] = UInt8(truncatingIfNeeded: magnitude) &+ 0x30
+        }
+        count = at + digits
     }
 
     /// Lowercase hex without a prefix, as `String(v, radix: 16)` prints it.
     func appendHex(_ v: UInt64) {
         reserve(16)
-        var digits = 1
-        while digits < 16, v >> (4 * UInt64(digits)) != 0 { digits += 1 }
-        for k in 0..<digits {
-            let d = UInt8(truncatingIfNeeded: (v >> (4 * UInt64(digits - 1 - k))) & 0xF)
-            base[count + k] = d < 10 ? d &+ 0x30 : d &+ 0x57
+        let digits = max(1, (64 - v.leadingZeroBitCount + 3) / 4)
+        let base = self.base
+        let at = count
+        let table = hexDigits.utf8Start
+        var x = v
+        var k = at + digits
+        while k > at {
+            k -= 1
+            base[k] = table[Int(x & 0xF)]
+            x >>= 4
         }
-        count += digits
+        count = at + digits
     }
 
     /// A JSON string, quoted and escaped exactly as `JSONObject.appendEscaped` does.
@@ -147,3 +169,7 @@ public final class ByteOutput {
         }
     }
 }
+
+private let digitPairs: StaticString =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+private let hexDigits: StaticString = "0123456789abcdef"

@@ -79,7 +79,11 @@ public enum JSONReport {
         if let cpu = f.cpu { out.appendDecimal(cpu) } else { out.append("null") }
         out.append(",\"pfn\":\"0x"); out.appendHex(f.pfn); out.append(0x22)
         if let a = f.addr { out.append(",\"addr\":\"0x"); out.appendHex(a); out.append(0x22) }
-        out.append(",\"observed\":"); out.appendJSONString(f.observed.word)
+        switch f.observed {
+        case .reuse: out.append(",\"observed\":\"reuse\"")
+        case .copy: out.append(",\"observed\":\"copy\"")
+        case .other(let word): out.append(",\"observed\":"); out.appendJSONString(word)
+        }
         out.append(",\"verdicts\":")
         let cached = f.checked.flatMap { $0.describes(f) ? $0 : nil }
         if let cached { out.append(cached.verdictsJSON) } else { out.appendRaw(verdictsObject(f.verdicts).text) }
