@@ -25,34 +25,38 @@ public struct Findings: Sendable {
     private static let decisionCount = Decision.allCases.count
     private static let inputCount = InputName.allCases.count
     private static let classSlots = 4 + modelCount
+    private static let agreementKinds = 5
+
+    // All counters live in one array (one uniqueness check per `add`), in sections:
+    private static let agreementBase = 0                                        // [model][kind]
+    private static let seenBase = agreementBase + modelCount * agreementKinds     // [model] 0/1
+    private static let missingBase = seenBase + modelCount                        // [model][input]
+    private static let classBase = missingBase + modelCount * inputCount          // [class slot]
+    private static let exampleBase = classBase + classSlots                       // [class slot]
+    private static let matrixBase = exampleBase + classSlots                      // [word][model][decision]
 
     /// Observed words in the order first seen: "reuse" and "copy" first, then the others.
     private var observedWords: [String] = ["reuse", "copy"]
     private var observedCounts: [Int] = [0, 0]
-    /// Per model (KernelModel.allCases order).
-    private var agreements: [Agreement]
-    /// A model appears in `agreement` when it was run or received a verdict.
-    private var modelSeen: [Bool]
-    /// Flat: ((observed word index × models) + model) × decisions + decision.
-    private var matrixCounts: [Int]
-    /// [model * inputCount + input]
-    private var missingCounts: [Int]
-    /// By `FaultClass.slot`.
-    private var classCounts: [Int]
-    private var exampleCounts: [Int]
+    private var counters: [Int]
     private var caseWords: [String] = []
     private var caseCounts: [Int] = []
 
     public init(models: [KernelModel], examplesPerClass: Int = 5) {
         self.models = models
         self.examplesPerClass = examplesPerClass
-        agreements = Array(repeating: Agreement(), count: Self.modelCount)
-        modelSeen = Array(repeating: false, count: Self.modelCount)
-        matrixCounts = Array(repeating: 0, count: 2 * Self.modelCount * Self.decisionCount)
-        missingCounts = Array(repeating: 0, count: Self.modelCount * Self.inputCount)
-        classCounts = Array(repeating: 0, count: Self.classSlots)
-        exampleCounts = Array(repeating: 0, count: Self.classSlots)
-        for m in models { modelSeen[m.index] = true }
+        counters = Array(repeating: 0, count: Self.matrixBase + 2 * Self.modelCount * Self.decisionCount)
+        for m in models { counters[Self.seenBase + m.index] = 1 }
+    }
+
+    @inline(__always) private static func matrixIndex(word: Int, model: Int, decision: Int) -> Int {
+        matrixBase + (word * modelCount + model) * decisionCount + decision
+    }
+
+    private func agreement(_ m: Int) -> Agreement {
+        let b = Self.agreementBase + m * Self.agreementKinds
+        return Agreement(agree: counters[b], disagree: counters[b + 1], undetermined: counters[b + 2],
+                         notAnon: counters[b + 3], notCompared: counters[b + 4])
     }
 
     public var observed: [String: Int] {
@@ -63,7 +67,7 @@ public struct Findings: Sendable {
 
     public var agreement: [KernelModel: Agreement] {
         var d: [KernelModel: Agreement] = [:]
-        for m in KernelModel.allCases where modelSeen[m.index] { d[m] = agreements[m.index] }
+        for m in KernelModel.allCases where counters[Self.seenBase + m.index] != 0 { d[m] = agreement(m.index) }
         return d
     }
 
@@ -73,7 +77,7 @@ public struct Findings: Sendable {
         for m in KernelModel.allCases {
             for w in observedWords.indices {
                 for (k, decision) in Decision.allCases.enumerated() {
-                    let n = matrixCounts[Self.matrixIndex(word: w, model: m.index, decision: k)]
+                    let n = counters[Self.matrixIndex(word: w, model: m.index, decision: k)]
                     if n > 0 { d[m, default: [:]][observedWords[w], default: [:]][decision.rawValue] = n }
                 }
             }
@@ -86,7 +90,7 @@ public struct Findings: Sendable {
         var d: [KernelModel: [InputName: Int]] = [:]
         for m in KernelModel.allCases {
             for (k, input) in InputName.allCases.enumerated() {
-                let n = missingCounts[m.index * Self.inputCount + k]
+                let n = counters[Self.missingBase + m.index * Self.inputCount + k]
                 if n > 0 { d[m, default: [:]][input] = n }
             }
         }
@@ -95,7 +99,7 @@ public struct Findings: Sendable {
 
     public var classes: [FaultClass: Int] {
         var d: [FaultClass: Int] = [:]
-        for c in FaultClass.all where classCounts[c.slot] > 0 { d[c] = classCounts[c.slot] }
+        for c in FaultClass.all where counters[Self.classBase + c.slot] > 0 { d[c] = counters[Self.classBase + c.slot] }
         return d
     }
 
@@ -105,7 +109,7 @@ public struct Findings: Sendable {
 
     public var divergenceCount: Int {
         var n = 0
-        for c in FaultClass.all where c.isDivergence { n += classCounts[c.slot] }
+        for c in FaultClass.all where c.isDivergence { n += counters[Self.classBase + c.slot] }
         return n
     }
 
@@ -113,48 +117,51 @@ public struct Findings: Sendable {
         faults += 1
         let w = observedIndex(f.observed)
         observedCounts[w] += 1
-        // Read the verdicts in place: copying each (model, verdict) out retains its strings.
-        f.verdicts.withUnsafeBufferPointer { verdicts in
-            for k in verdicts.indices {
-                let mi = verdicts[k].model.index
-                let decision = verdicts[k].verdict.decision
-                modelSeen[mi] = true
-                switch FaultCheck.agrees(decision, f.observed) {
-                case true?: agreements[mi].agree += 1
-                case false?: agreements[mi].disagree += 1
-                case nil:
-                    if decision == .undetermined {
-                        agreements[mi].undetermined += 1
-                        verdicts[k].verdict.missing.withUnsafeBufferPointer { missing in
-                            for input in missing { missingCounts[mi * Self.inputCount + input.index] += 1 }
-                        }
-                    } else if decision == .notAnon {
-                        agreements[mi].notAnon += 1
-                    } else {
-                        agreements[mi].notCompared += 1
-                    }
-                }
-                matrixCounts[Self.matrixIndex(word: w, model: mi, decision: decision.index)] += 1
-            }
-        }
+        let examplesPerClass = self.examplesPerClass
+        var newExamples: [FaultClass] = []
         var divergent = false
-        for c in f.classes {
-            if c.isDivergence { divergent = true }
-            let s = c.slot
-            classCounts[s] += 1
-            if exampleCounts[s] < examplesPerClass {
-                exampleCounts[s] += 1
-                examples[c, default: []].append(f)
+        counters.withUnsafeMutableBufferPointer { c in
+            // Read the verdicts in place: copying each (model, verdict) out retains its strings.
+            f.verdicts.withUnsafeBufferPointer { verdicts in
+                for k in verdicts.indices {
+                    let mi = verdicts[k].model.index
+                    let decision = verdicts[k].verdict.decision
+                    let a = Self.agreementBase + mi * Self.agreementKinds
+                    c[Self.seenBase + mi] = 1
+                    switch FaultCheck.agrees(decision, f.observed) {
+                    case true?: c[a] += 1
+                    case false?: c[a + 1] += 1
+                    case nil:
+                        if decision == .undetermined {
+                            c[a + 2] += 1
+                            let base = Self.missingBase + mi * Self.inputCount
+                            verdicts[k].verdict.missing.withUnsafeBufferPointer { missing in
+                                for input in missing { c[base + input.index] += 1 }
+                            }
+                        } else if decision == .notAnon {
+                            c[a + 3] += 1
+                        } else {
+                            c[a + 4] += 1
+                        }
+                    }
+                    c[Self.matrixIndex(word: w, model: mi, decision: decision.index)] += 1
+                }
+            }
+            for cls in f.classes {
+                if cls.isDivergence { divergent = true }
+                let s = cls.slot
+                c[Self.classBase + s] += 1
+                if c[Self.exampleBase + s] < examplesPerClass {
+                    c[Self.exampleBase + s] += 1
+                    newExamples.append(cls)
+                }
             }
         }
+        for cls in newExamples { examples[cls, default: []].append(f) }
         if divergent { divergentFaults += 1 }
         if let d = f.divergenceCase {
             if let k = caseWords.firstIndex(of: d) { caseCounts[k] += 1 } else { caseWords.append(d); caseCounts.append(1) }
         }
-    }
-
-    @inline(__always) private static func matrixIndex(word: Int, model: Int, decision: Int) -> Int {
-        (word * modelCount + model) * decisionCount + decision
     }
 
     private mutating func observedIndex(_ o: ObservedDecision) -> Int {
@@ -165,7 +172,7 @@ public struct Findings: Sendable {
             if let k = observedWords.firstIndex(of: word) { return k }
             observedWords.append(word)
             observedCounts.append(0)
-            matrixCounts += Array(repeating: 0, count: Self.modelCount * Self.decisionCount)
+            counters += Array(repeating: 0, count: Self.modelCount * Self.decisionCount)
             return observedWords.count - 1
         }
     }
@@ -174,8 +181,8 @@ public struct Findings: Sendable {
     public var bestExplainingModel: (model: KernelModel, agree: Int, determined: Int)? {
         var best: (KernelModel, Int, Int)?
         for m in models {
-            guard modelSeen[m.index] else { continue }
-            let a = agreements[m.index]
+            guard counters[Self.seenBase + m.index] != 0 else { continue }
+            let a = agreement(m.index)
             if best == nil || a.agree >= best!.1 { best = (m, a.agree, a.agree + a.disagree) }
         }
         return best

@@ -36,6 +36,14 @@ public final class ByteOutput {
 
     public func removeAll() { count = 0 }
 
+    /// A write position for a run of unchecked writes after one `reserve`; `commit` ends it.
+    @inline(__always) func cursor() -> ByteCursor { ByteCursor(at: base + count) }
+
+    @inline(__always) func commit(_ c: ByteCursor) {
+        count = c.p - base
+        assert(count <= capacity)
+    }
+
     @inline(__always) func reserve(_ n: Int) {
         if count + n > capacity { grow(count + n) }
     }
@@ -173,3 +181,103 @@ public final class ByteOutput {
 private let digitPairs: StaticString =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 private let hexDigits: StaticString = "0123456789abcdef"
+
+/// Unchecked writes into space a `ByteOutput` has reserved (`reserve`, then `cursor`, writes,
+/// `commit`). The caller reserves enough for everything it writes.
+struct ByteCursor {
+    var p: UnsafeMutablePointer<UInt8>
+
+    init(at p: UnsafeMutablePointer<UInt8>) { self.p = p }
+
+    @inline(__always) mutating func put(_ s: StaticString) {
+        let n = s.utf8CodeUnitCount
+        p.update(from: s.utf8Start, count: n)
+        p += n
+    }
+
+    @inline(__always) mutating func put(_ a: [UInt8]) {
+        a.withUnsafeBufferPointer { src in
+            if let b = src.baseAddress { p.update(from: b, count: src.count) }
+            p += src.count
+        }
+    }
+
+    /// As `ByteOutput.appendDecimal64`.
+    @inline(__always) mutating func putDecimal(_ x: Int64) {
+        var magnitude = x < 0 ? UInt64(0) &- UInt64(bitPattern: x) : UInt64(x)
+        if x < 0 { p[0] = 0x2D; p += 1 }
+        var digits = 1
+        var probe = magnitude
+        while probe >= 100 { probe /= 100; digits += 2 }
+        if probe >= 10 { digits += 1 }
+        var k = digits
+        let pairs = digitPairs.utf8Start
+        while magnitude >= 100 {
+            let r = Int(magnitude % 100) * 2
+            magnitude /= 100
+            k -= 2
+            p[k] = pairs[r]
+            p[k + 1] = pairs[r + 1]
+        }
+        if magnitude >= 10 {
+            let r = Int(magnitude) * 2
+            p[k - 2] = pairs[r]
+            p[k - 1] = pairs[r + 1]
+        } else {
+            p[k - 1] = UInt8(truncatingIfNeeded: magnitude) &+ 0x30
+        }
+        p += digits
+    }
+
+    /// As `ByteOutput.appendHex`.
+    @inline(__always) mutating func putHex(_ v: UInt64) {
+        let digits = max(1, (64 - v.leadingZeroBitCount + 3) / 4)
+        let table = hexDigits.utf8Start
+        var x = v
+        var k = digits
+        while k > 0 {
+            k -= 1
+            p[k] = table[Int(x & 0xF)]
+            x >>= 4
+        }
+        p += digits
+    }
+
+    /// As `ByteOutput.appendJSONString`: quoted, escaped; at most 6 bytes per input byte + 2.
+    @inline(__always) mutating func putJSONString(_ s: String) {
+        var s = s
+        s.withUTF8 { u in
+            p[0] = 0x22
+            p += 1
+            var plain = true
+            for c in u where c < 0x20 || c == 0x22 || c == 0x5C { plain = false; break }
+            if plain {
+                if let b = u.baseAddress { p.update(from: b, count: u.count) }
+                p += u.count
+            } else {
+                for c in u { putEscaped(c) }
+            }
+            p[0] = 0x22
+            p += 1
+        }
+    }
+
+    private mutating func putEscaped(_ c: UInt8) {
+        switch c {
+        case 0x22: put("\\\"")
+        case 0x5C: put("\\\\")
+        case 0x0A: put("\\n")
+        case 0x0D: put("\\r")
+        case 0x09: put("\\t")
+        case 0..<0x20:
+            put("\\u00")
+            let hex: StaticString = "0123456789abcdef"
+            p[0] = hex.utf8Start[Int(c >> 4)]
+            p[1] = hex.utf8Start[Int(c & 0xF)]
+            p += 2
+        default:
+            p[0] = c
+            p += 1
+        }
+    }
+}

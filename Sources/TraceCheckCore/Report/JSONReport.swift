@@ -62,43 +62,63 @@ public enum JSONReport {
     /// `--format jsonl` and `json`. No `String` is built; the verdicts and inputs fragments come
     /// ready-made from the fault's cached check result when it still describes the fault.
     public static func appendFault(_ f: FaultRecord, multipleInputs: Bool, to out: ByteOutput) {
-        out.append("{\"type\":\"fault\"")
-        if multipleInputs { out.append(",\"file\":"); out.appendJSONString(f.file) }
-        out.append(",\"line\":"); out.appendDecimal(f.line)
+        guard let cached = f.checked, cached.describes(f) else {
+            appendFaultSlowly(f, multipleInputs: multipleInputs, to: out)
+            return
+        }
+        let classes: [UInt8]? = sameStorage(f.classes, cached.classes) ? nil : classesBytes(f.classes)
+        // One reservation covers the whole object: fixed keys and numbers, the strings at
+        // their worst escaping (6 bytes per byte), and the ready-made fragments.
+        var bound = 400 + cached.verdictsJSON.count + cached.inputsJSON.count
+            + (classes?.count ?? cached.classesJSON.count)
+        if multipleInputs { bound += 6 * f.file.utf8.count }
+        if let c = f.comm { bound += 6 * c.utf8.count }
+        if case .other(let w) = f.observed { bound += 6 * w.utf8.count }
+        if let d = f.divergenceCase { bound += 6 * d.utf8.count }
+        if let g = f.gapReason { bound += 6 * g.utf8.count }
+        out.reserve(bound)
+        var w = out.cursor()
+        w.put("{\"type\":\"fault\"")
+        if multipleInputs { w.put(",\"file\":"); w.putJSONString(f.file) }
+        w.put(",\"line\":"); w.putDecimal(Int64(f.line))
         if let t = f.timestamp {
-            out.append(f.timestampIsNanoseconds ? ",\"ts_ns\":" : ",\"ts_ticks\":")
-            out.appendDecimal(t)
+            w.put(f.timestampIsNanoseconds ? ",\"ts_ns\":" : ",\"ts_ticks\":")
+            w.putDecimal(t)
         } else {
-            out.append(",\"ts_ns\":null")
+            w.put(",\"ts_ns\":null")
         }
-        out.append(",\"pid\":")
-        if let pid = f.pid { out.appendDecimal(pid) } else { out.append("null") }
-        out.append(",\"comm\":")
-        if let comm = f.comm { out.appendJSONString(comm) } else { out.append("null") }
-        out.append(",\"cpu\":")
-        if let cpu = f.cpu { out.appendDecimal(cpu) } else { out.append("null") }
-        out.append(",\"pfn\":\"0x"); out.appendHex(f.pfn); out.append(0x22)
-        if let a = f.addr { out.append(",\"addr\":\"0x"); out.appendHex(a); out.append(0x22) }
+        w.put(",\"pid\":")
+        if let pid = f.pid { w.putDecimal(Int64(pid)) } else { w.put("null") }
+        w.put(",\"comm\":")
+        if let comm = f.comm { w.putJSONString(comm) } else { w.put("null") }
+        w.put(",\"cpu\":")
+        if let cpu = f.cpu { w.putDecimal(Int64(cpu)) } else { w.put("null") }
+        w.put(",\"pfn\":\"0x"); w.putHex(f.pfn); w.put("\"")
+        if let a = f.addr { w.put(",\"addr\":\"0x"); w.putHex(a); w.put("\"") }
         switch f.observed {
-        case .reuse: out.append(",\"observed\":\"reuse\"")
-        case .copy: out.append(",\"observed\":\"copy\"")
-        case .other(let word): out.append(",\"observed\":"); out.appendJSONString(word)
+        case .reuse: w.put(",\"observed\":\"reuse\"")
+        case .copy: w.put(",\"observed\":\"copy\"")
+        case .other(let word): w.put(",\"observed\":"); w.putJSONString(word)
         }
-        out.append(",\"verdicts\":")
-        let cached = f.checked.flatMap { $0.describes(f) ? $0 : nil }
-        if let cached { out.append(cached.verdictsJSON) } else { out.appendRaw(verdictsObject(f.verdicts).text) }
-        out.append(",\"classes\":")
-        if let cached, sameStorage(f.classes, cached.classes) {
-            out.append(cached.classesJSON)
-        } else {
-            appendClasses(f.classes, to: out)
-        }
-        if let d = f.divergenceCase { out.append(",\"divergence\":"); out.appendJSONString(d) }
-        if let g = f.gapReason { out.append(",\"gap\":"); out.appendJSONString(g) }
-        if let r = f.racer { out.append(",\"racer\":"); out.appendDecimal(r) }
-        out.append(",\"inputs\":")
-        if let cached { out.append(cached.inputsJSON) } else { out.appendRaw(inputs(f.inputs).text) }
-        out.append(0x7D)
+        w.put(",\"verdicts\":"); w.put(cached.verdictsJSON)
+        w.put(",\"classes\":"); w.put(classes ?? cached.classesJSON)
+        if let d = f.divergenceCase { w.put(",\"divergence\":"); w.putJSONString(d) }
+        if let g = f.gapReason { w.put(",\"gap\":"); w.putJSONString(g) }
+        if let r = f.racer { w.put(",\"racer\":"); w.putDecimal(Int64(r)) }
+        w.put(",\"inputs\":"); w.put(cached.inputsJSON)
+        w.put("}")
+        out.commit(w)
+    }
+
+    /// `appendFault` for a record without a usable cached check: renders every part.
+    static func appendFaultSlowly(_ f: FaultRecord, multipleInputs: Bool, to out: ByteOutput) {
+        out.append(contentsOf: fault(f, multipleInputs: multipleInputs).text)
+    }
+
+    static func classesBytes(_ classes: [FaultClass]) -> [UInt8] {
+        let o = ByteOutput(capacity: 128)
+        appendClasses(classes, to: o)
+        return Array(o.bytes)
     }
 
     /// `["pre-post",…]`: the class names, as `strings` writes them.
