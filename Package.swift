@@ -58,7 +58,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TraceCheckCLITests",
-            dependencies: ["TraceCheckCore", "tracecheck"]
+            dependencies: ["TraceCheckCore", "tracecheck", "tracecheck-bench"]
         ),
         .testTarget(
             name: "TracegenTests",

@@ -76,7 +76,8 @@ public struct LineSplitter<Source: ByteSource> {
     /// reused, nothing else is buffered), while this thread splits and calls `body`.
     ///
     /// Lines, numbers, cuts and errors are exactly those of `forEachLine`. The source is used
-    /// only by the reading thread until this call returns.
+    /// only by the reading thread until this call returns. When `body` throws, the source may
+    /// have been read up to `bufferCount` buffers past the last line delivered.
     public mutating func forEachLineConcurrently(
         bufferCount: Int = 4,
         _ body: (_ line: UnsafeRawBufferPointer, _ number: Int, _ cut: Bool) throws -> Void
