@@ -45,19 +45,16 @@ struct Workload {
 
     /// Runs `/usr/bin/time -v -o STATS sh -c COMMAND > /dev/null` once.
     /// GNU time reports the largest RSS among the waited-for processes of the command
-    /// (for a pipeline: the larger of its members).
+    /// (for a pipeline: the larger of its members). The wall clock is taken here, around
+    /// `posix_spawn` and `waitpid` (Foundation's `Process.waitUntilExit` polls and adds ~50 ms).
     func sample(statsFile: URL) throws -> Sample {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-        p.arguments = ["-v", "-o", statsFile.path, "/bin/sh", "-c", "exec " + command + " > /dev/null"]
-        p.standardOutput = FileHandle.nullDevice
+        let args = ["/usr/bin/time", "-v", "-o", statsFile.path, "/bin/sh", "-c", "exec " + command + " > /dev/null"]
         let start = DispatchTime.now().uptimeNanoseconds
-        try p.run()
-        p.waitUntilExit()
+        let exit = try spawnAndWait(args)
         let end = DispatchTime.now().uptimeNanoseconds
         let stats = (try? String(contentsOf: statsFile, encoding: .utf8)) ?? ""
         var rss = 0
-        var status = p.terminationStatus
+        var status = exit
         for line in stats.split(separator: "\n") {
             let t = line.trimmingCharacters(in: .whitespaces)
             if t.hasPrefix("Maximum resident set size (kbytes):") {
@@ -71,6 +68,25 @@ struct Workload {
         }
         return Sample(seconds: Double(end - start) / 1e9, maxRSSKiB: rss, status: status)
     }
+}
+
+/// `posix_spawn` of `args[0]` with stdout on /dev/null; returns the exit status.
+func spawnAndWait(_ args: [String]) throws -> Int32 {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+    defer { for p in cargs { free(p) } }
+    var pid = pid_t()
+    let r = posix_spawn(&pid, args[0], &actions, nil, &cargs, environ)
+    guard r == 0 else { throw BenchError("cannot run \(args[0]): \(String(cString: strerror(r)))") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        if errno != EINTR { throw BenchError("waitpid failed") }
+    }
+    // WIFEXITED / WEXITSTATUS
+    return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
 }
 
 /// Median and spread of several samples.

@@ -1,18 +1,26 @@
 /// pfn → `PageState`: the replay's one structure that grows with the capture (one entry per
 /// distinct page, never per event).
 ///
-/// Open addressing with linear probing over two parallel arrays (the pfns, and the states:
-/// a struct of arrays, so a probe walks 8-byte keys and touches one state), Fibonacci hashing
-/// of the pfn, doubled at 3/4 load. One slot costs `8 + MemoryLayout<PageState>.stride`
-/// bytes; with the load between 3/8 and 3/4 that is 64 to 128 bytes per tracked page for a
-/// 40-byte `PageState` (a `Dictionary<UInt64, PageState>` costs the same slots plus SipHash
-/// per access). `UInt64.max` marks an empty slot; a page with that pfn is kept aside.
+/// Open addressing with linear probing over one array of (pfn, state) slots, Fibonacci
+/// hashing of the pfn, doubled at 3/4 load. A page_ref event reads and writes one page at
+/// random: keeping the state next to its key makes that one cache miss, not two (measured:
+/// a struct-of-arrays layout spent more time stalled than probing). One slot costs
+/// `MemoryLayout<Slot>.stride` bytes (8 for the pfn plus the state); with the load between
+/// 3/8 and 3/4 that is 64 to 128 bytes per tracked page for a 40-byte `PageState`
+/// (`PageTableTests` pins the budget). `UInt64.max` marks an empty slot; a page with that pfn
+/// is kept aside.
 public struct PageTable: Sendable {
+    struct Slot: Sendable {
+        var key: UInt64
+        var state: PageState
+    }
+
     private static let empty = UInt64.max
     private static let minimumCapacity = 1024
+    /// The slot index standing for the page kept aside (pfn `UInt64.max`).
+    private static let asideSlot = -1
 
-    private var keys: [UInt64]
-    private var states: [PageState]
+    private var slots: [Slot]
     private var shift: UInt64
     private var maxCount: Int
     /// The page whose pfn is the empty marker, if the capture has one.
@@ -22,8 +30,7 @@ public struct PageTable: Sendable {
 
     public init() {
         let capacity = Self.minimumCapacity
-        keys = Array(repeating: Self.empty, count: capacity)
-        states = Array(repeating: PageState(), count: capacity)
+        slots = Array(repeating: Slot(key: Self.empty, state: PageState()), count: capacity)
         shift = UInt64(64 - capacity.trailingZeroBitCount)
         maxCount = capacity / 4 * 3
     }
@@ -32,12 +39,12 @@ public struct PageTable: Sendable {
     public var count: Int { stored + (lastPfnState == nil ? 0 : 1) }
 
     /// Slots allocated.
-    public var capacity: Int { keys.count }
+    public var capacity: Int { slots.count }
 
     /// Bytes held by the table's storage.
     public var memoryBytes: Int { capacity * Self.slotBytes }
 
-    public static var slotBytes: Int { MemoryLayout<UInt64>.stride + MemoryLayout<PageState>.stride }
+    public static var slotBytes: Int { MemoryLayout<Slot>.stride }
 
     @inline(__always) private func home(_ pfn: UInt64) -> Int {
         Int(truncatingIfNeeded: (pfn &* 0x9E37_79B9_7F4A_7C15) >> shift)
@@ -45,11 +52,11 @@ public struct PageTable: Sendable {
 
     /// The slot holding `pfn`, or the empty slot where it would go.
     @inline(__always) private func find(_ pfn: UInt64) -> (index: Int, found: Bool) {
-        let mask = keys.count - 1
-        var i = home(pfn)
-        return keys.withUnsafeBufferPointer { k in
+        slots.withUnsafeBufferPointer { s in
+            let mask = s.count - 1
+            var i = home(pfn)
             while true {
-                let key = k[i]
+                let key = s[i].key
                 if key == pfn { return (i, true) }
                 if key == Self.empty { return (i, false) }
                 i = (i + 1) & mask
@@ -61,17 +68,16 @@ public struct PageTable: Sendable {
         get {
             if pfn == Self.empty { return lastPfnState }
             let (i, found) = find(pfn)
-            return found ? states[i] : nil
+            return found ? slots[i].state : nil
         }
         set {
             if pfn == Self.empty { lastPfnState = newValue; return }
             let (i, found) = find(pfn)
             if let newValue {
                 if found {
-                    states[i] = newValue
+                    slots[i].state = newValue
                 } else {
-                    keys[i] = pfn
-                    states[i] = newValue
+                    slots[i] = Slot(key: pfn, state: newValue)
                     stored += 1
                     if stored > maxCount { grow() }
                 }
@@ -81,49 +87,74 @@ public struct PageTable: Sendable {
         }
     }
 
+    /// The slot of `pfn`, inserting a fresh `PageState()` if the page is new: a read and a
+    /// write of the same page then probe the table once (`subscript(slot:)`). The index is
+    /// valid until the next insertion or removal.
+    public mutating func slot(for pfn: UInt64) -> Int {
+        if pfn == Self.empty {
+            if lastPfnState == nil { lastPfnState = PageState() }
+            return Self.asideSlot
+        }
+        let (i, found) = find(pfn)
+        if found { return i }
+        // Grow first if this insertion would pass the load limit, so the index stays valid.
+        if stored + 1 > maxCount {
+            grow()
+            return slot(for: pfn)
+        }
+        slots[i] = Slot(key: pfn, state: PageState())
+        stored += 1
+        return i
+    }
+
+    public subscript(slot i: Int) -> PageState {
+        get { i == Self.asideSlot ? lastPfnState! : slots[i].state }
+        set {
+            if i == Self.asideSlot { lastPfnState = newValue } else { slots[i].state = newValue }
+        }
+    }
+
     /// Backward-shift deletion: later entries of the run move up so lookups never stop early.
     private mutating func remove(at index: Int) {
-        let mask = keys.count - 1
+        let mask = slots.count - 1
         var hole = index
         var j = index
         while true {
             j = (j + 1) & mask
-            let key = keys[j]
+            let key = slots[j].key
             if key == Self.empty { break }
             let h = home(key)
             // Move `j` into the hole unless its home lies cyclically in (hole, j].
             let inRange = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
             if !inRange {
-                keys[hole] = key
-                states[hole] = states[j]
+                slots[hole] = slots[j]
                 hole = j
             }
         }
-        keys[hole] = Self.empty
-        states[hole] = PageState()
+        slots[hole] = Slot(key: Self.empty, state: PageState())
         stored -= 1
     }
 
     private mutating func grow() {
-        let oldKeys = keys
-        let oldStates = states
-        let capacity = oldKeys.count * 2
-        keys = Array(repeating: Self.empty, count: capacity)
-        states = Array(repeating: PageState(), count: capacity)
+        let old = slots
+        let capacity = old.count * 2
+        slots = Array(repeating: Slot(key: Self.empty, state: PageState()), count: capacity)
         shift -= 1
         maxCount = capacity / 4 * 3
         let mask = capacity - 1
-        for (k, key) in oldKeys.enumerated() where key != Self.empty {
-            var i = home(key)
-            while keys[i] != Self.empty { i = (i + 1) & mask }
-            keys[i] = key
-            states[i] = oldStates[k]
+        let shift = self.shift
+        slots.withUnsafeMutableBufferPointer { s in
+            for slot in old where slot.key != Self.empty {
+                var i = Int(truncatingIfNeeded: (slot.key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+                while s[i].key != Self.empty { i = (i + 1) & mask }
+                s[i] = slot
+            }
         }
     }
 
     /// Every tracked page, in no particular order.
     public func forEach(_ body: (UInt64, PageState) -> Void) {
-        for (k, key) in keys.enumerated() where key != Self.empty { body(key, states[k]) }
+        for slot in slots where slot.key != Self.empty { body(slot.key, slot.state) }
         if let s = lastPfnState { body(Self.empty, s) }
     }
 

@@ -79,7 +79,9 @@ public struct Replayer {
         pageRefEvents += 1
         if e.printedMapcount < 0, mapcountConvention == .undecided { mapcountConvention = .raw }
         if e.flags.contains(.owner2) { sawOwner2 = true }
-        var s = pages[e.pfn] ?? PageState()
+        // One probe for the read and the write back (a new page starts as `PageState()`).
+        let slot = pages.slot(for: e.pfn)
+        var s = pages[slot: slot]
         let expected: Int32?
         switch e.op {
         case .set, .unfreeze:
@@ -119,7 +121,7 @@ public struct Replayer {
             s.mappingProvablyRaw = m.provablyRaw
             if m.provablyRaw || rawPointers { decodeMapping(&s) }
         }
-        pages[e.pfn] = s
+        pages[slot: slot] = s
         return consistent
     }
 
