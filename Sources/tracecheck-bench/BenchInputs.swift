@@ -7,7 +7,12 @@ enum BenchInputs {
         var bytes: Int
         var pfns: Int
         var seed: UInt64
-        var description: String { "\(formatSize(bytes)), \(pfns) pfns, seed \(seed)" }
+        var wpFormat: SyntheticTrace.WpFormat = .minimal
+        var description: String { "\(formatSize(bytes)), \(pfns) pfns, seed \(seed), \(wpFormat.rawValue) wp_page lines" }
+        /// The builtin generator's cache name; bump `SyntheticTrace.version` when its output changes.
+        var builtinName: String {
+            "synthetic-v\(SyntheticTrace.version)-\(formatSize(bytes))-p\(pfns)-s\(seed)" + (wpFormat == .minimal ? "" : "-\(wpFormat.rawValue)") + ".zst"
+        }
     }
 
     enum Generator: String, CaseIterable {
@@ -58,7 +63,7 @@ enum BenchInputs {
             if generator == .tracegen { throw BenchError("tracegen failed (exit \(status))") }
             log("tracegen failed (exit \(status)); falling back to the builtin generator")
         }
-        let file = dir.appendingPathComponent("synthetic-\(formatSize(spec.bytes))-p\(spec.pfns)-s\(spec.seed).zst")
+        let file = dir.appendingPathComponent(spec.builtinName)
         if FileManager.default.fileExists(atPath: file.path) { return file }
         log("generating \(file.lastPathComponent) (\(spec), zstd -3)…")
         try writeBuiltin(spec, to: file)
@@ -75,7 +80,7 @@ enum BenchInputs {
         p.standardInput = pipe
         try p.run()
         let fd = pipe.fileHandleForWriting.fileDescriptor
-        SyntheticTrace(seed: spec.seed, pfns: spec.pfns, bytes: spec.bytes).write { piece in
+        SyntheticTrace(seed: spec.seed, pfns: spec.pfns, bytes: spec.bytes, wpFormat: spec.wpFormat).write { piece in
             var off = 0
             while off < piece.count {
                 let n = Foundation.write(fd, piece.baseAddress! + off, piece.count - off)

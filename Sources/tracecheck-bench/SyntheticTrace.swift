@@ -10,21 +10,37 @@
 /// This is the stand-in for `tracegen` (issue 4) until that generator lands; see
 /// `BenchInputs.make` for the switch-over point.
 public struct SyntheticTrace {
+    /// How the `wp_page` lines are printed. One capture uses one format (one tool wrote it).
+    public enum WpFormat: String, CaseIterable, Sendable {
+        /// `wp_page: tgid=… pfn=0x… addr=0x… decision=… dt_ns=…`: the fault's inputs come from
+        /// the replayed page_ref state (the brief's minimal line, the default).
+        case minimal
+        /// Every line also carries the capture kit's snapshot fields (CAPTURE-NOTES.md §4).
+        case snapshot
+        /// One line in four carries the snapshot fields.
+        case mixed
+    }
+
+    /// Changes whenever the generated text does (cached captures carry it in their name).
+    public static let version = 2
+
     public var seed: UInt64
     public var pfns: Int
     /// Decompressed size to produce (the last line may run a little past it).
     public var bytes: Int
+    public var wpFormat: WpFormat
 
-    public init(seed: UInt64 = 1, pfns: Int = 100_000, bytes: Int) {
+    public init(seed: UInt64 = 1, pfns: Int = 100_000, bytes: Int, wpFormat: WpFormat = .minimal) {
         precondition(pfns > 0)
         self.seed = seed
         self.pfns = pfns
         self.bytes = bytes
+        self.wpFormat = wpFormat
     }
 
     /// Writes the trace in pieces of roughly `pieceSize` bytes to `sink`, in order.
     public func write(pieceSize: Int = 1 << 20, _ sink: (UnsafeRawBufferPointer) -> Void) {
-        var g = Generator(seed: seed, pfns: pfns)
+        var g = Generator(seed: seed, pfns: pfns, wpFormat: wpFormat)
         let out = ByteWriter(capacity: pieceSize + 4096)
         var written = 0
         g.header(out)
@@ -168,7 +184,10 @@ struct Generator {
     var nowNs: Int64 = 5_012_123_456_000
     var ksmSeq = 1
 
-    init(seed: UInt64, pfns: Int) {
+    let wpFormat: SyntheticTrace.WpFormat
+
+    init(seed: UInt64, pfns: Int, wpFormat: SyntheticTrace.WpFormat) {
+        self.wpFormat = wpFormat
         rng = SplitMix64(seed: seed)
         pages = Array(repeating: Page(), count: pfns)
         let comms = ["cow_workload", "a.out", "java", "postgres", "kworker/u8:2", "memcached", "python3", "redis-server"]
@@ -305,11 +324,18 @@ struct Generator {
         o.text(" pfn=0x"); o.hex(pfnBase + UInt64(index))
         o.text(" addr=0x7f"); o.hex(rng.next() & 0xff_ffff_f000, width: 10)
         let decision: StaticString = p.refcount == 1 && !p.ksm ? "reuse" : "copy"
-        if rng.below(4) == 0, p.refcount > 0 {
+        let snapshot: Bool
+        switch wpFormat {
+        case .minimal: snapshot = false
+        case .snapshot: snapshot = true
+        case .mixed: snapshot = rng.below(4) == 0 && p.refcount > 0
+        }
+        if snapshot {
             // A snapshot-carrying line, as the capture kit writes it (CAPTURE-NOTES.md §4).
-            o.text(" ip=0x401b19 err=0x7 kmode=0 lvl=pte refcount="); o.decimal(Int(p.refcount))
-            o.text(" mapcount="); o.decimal(Int(p.mapcount))
-            o.text(" mapcount_raw="); o.decimal(Int(p.mapcount) - 1)
+            let refcount = max(1, Int(p.refcount)), mapcount = max(1, Int(p.mapcount))
+            o.text(" ip=0x401b19 err=0x7 kmode=0 lvl=pte refcount="); o.decimal(refcount)
+            o.text(" mapcount="); o.decimal(mapcount)
+            o.text(" mapcount_raw="); o.decimal(mapcount - 1)
             o.text(" order=0 pgflags="); flags(o, p)
             o.text(" mapping=0x"); mapping(o, index, p)
             o.text(p.ksm ? " anon=1 ksm=1" : " anon=1 ksm=0")

@@ -171,6 +171,18 @@ public final class FlagsCache {
         text.deallocate()
     }
 
+    /// `n` (8…64) bytes equal: always eight word compares (the last ones overlap), no early
+    /// exit, so the loop's length never depends on the data (no mispredicted exit).
+    @inline(__always)
+    private static func sameText(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+        var diff: UInt64 = 0
+        for k in 0..<8 {
+            let off = min(k &* 8, n &- 8)
+            diff |= a.loadUnaligned(fromByteOffset: off, as: UInt64.self) ^ b.loadUnaligned(fromByteOffset: off, as: UInt64.self)
+        }
+        return diff == 0
+    }
+
     @inline(__always)
     func flags(_ b: UnsafeRawBufferPointer, _ r: ByteRange) -> PageFlags {
         let n = r.count
@@ -182,7 +194,7 @@ public final class FlagsCache {
         h ^= h >> 29
         let i = Int(truncatingIfNeeded: h) & (Self.slots - 1)
         let slotText = text + i * Self.maxLength
-        if meta[i].count == n, bytesEqual(slotText, start, n) { return meta[i].flags }
+        if meta[i].count == n, Self.sameText(slotText, start, n) { return meta[i].flags }
         let f = PageFlags.parse(b, r)
         slotText.copyMemory(from: start, byteCount: n)
         meta[i] = Slot(count: n, flags: f)
@@ -291,19 +303,38 @@ public struct PageRefEvent: Sendable, Equatable {
             i += literal.utf8CodeUnitCount
             return true
         }
+        /// A whole token that is a decimal number (`decimal(value())`, read in one pass): an
+        /// optional sign, 1…18 digits, then a space or the end. Nil otherwise.
+        @inline(__always) func number() -> Int64? {
+            var j = i
+            guard j < end else { return nil }
+            let negative = p[j] == 0x2D
+            if negative || p[j] == 0x2B { j += 1 }
+            let first = j
+            var v: Int64 = 0
+            while j < end {
+                let d = p[j] &- 0x30
+                if d >= 10 { break }
+                v = v &* 10 &+ Int64(d)
+                j += 1
+            }
+            guard j > first, j - first <= 18, j == end || p[j] == asciiSpace else { return nil }
+            i = j
+            return negative ? -v : v
+        }
         guard key("pfn="), let pfn = b.hex(value()) else { return nil }
         guard key(" flags=") else { return nil }
         let flags = PageFlags.parse(b, value(), cache: flagsCache)
-        guard key(" count="), let count = b.decimal(value()) else { return nil }
-        guard key(" mapcount="), let mapcount = b.decimal(value()) else { return nil }
+        guard key(" count="), let count = number() else { return nil }
+        guard key(" mapcount="), let mapcount = number() else { return nil }
         guard key(" mapping=") else { return nil }
         let mapping = MappingValue.parse(b, value())
         guard key(" mt=") else { return nil }
         _ = value()
-        guard key(" val="), let val = b.decimal(value()) else { return nil }
+        guard key(" val="), let val = number() else { return nil }
         var ret: Int64?
         if i < end {
-            guard key(" ret="), let r = b.decimal(value()) else { return nil }
+            guard key(" ret="), let r = number() else { return nil }
             ret = r
         }
         guard i == end else { return nil }
@@ -413,9 +444,15 @@ public struct WpPageEvent: Sendable, Equatable {
     }
 
     public static func parse(_ b: UnsafeRawBufferPointer, _ payload: ByteRange) -> WpPageEvent? {
+        var e = WpPageEvent(pfn: 0, decision: .copy)
+        return parse(b, payload, into: &e) ? e : nil
+    }
+
+    /// `parse` into a fresh `WpPageEvent(pfn: 0, decision: .copy)` the caller owns: the event is
+    /// large, and the hot path keeps it in place instead of copying an optional around.
+    static func parse(_ b: UnsafeRawBufferPointer, _ payload: ByteRange, into e: inout WpPageEvent) -> Bool {
         var pfn: UInt64?
         var decision: ObservedDecision?
-        var e = WpPageEvent(pfn: 0, decision: .copy)
         var s = KeyValueScanner(b, payload)
         func int(_ v: ByteRange) -> Int? { b.decimal(v).map { Int($0) } }
         while let (k, v) = s.next() {
@@ -469,10 +506,10 @@ public struct WpPageEvent: Sendable, Equatable {
                 break
             }
         }
-        guard let pfn, let decision else { return nil }
+        guard let pfn, let decision else { return false }
         e.pfn = pfn
         e.decision = decision
-        return e
+        return true
     }
 }
 

@@ -27,6 +27,38 @@ struct RaceWatch {
     let maxSpanNs: Int64
     private(set) var windows: [Window] = []
 
+    /// A summary of the open windows that lets most events pass in O(1) (`observe`'s first
+    /// test): which pids and pfns they watch (one bit each, by the low six bits of a hash;
+    /// a set bit only means "look closer"), and the oldest opening. Rebuilt when a window
+    /// opens or closes.
+    private var pidBits: UInt64 = 0
+    private var pfnBits: UInt64 = 0
+    private var oldestSeq: UInt64 = .max
+    private var oldestTs: Int64 = .max
+    /// Every open window's timestamp is known and not negative (so the oldest one bounds them all).
+    private var timestampsPlain = true
+
+    @inline(__always) private static func bit(_ pid: Int32) -> UInt64 {
+        1 << (UInt64(truncatingIfNeeded: pid) & 63)
+    }
+
+    @inline(__always) private static func bit(_ pfn: UInt64) -> UInt64 {
+        1 << ((pfn ^ (pfn >> 6) ^ (pfn >> 12)) & 63)
+    }
+
+    private mutating func summarize() {
+        pidBits = 0; pfnBits = 0; oldestSeq = .max; oldestTs = .max; timestampsPlain = true
+        for w in windows {
+            pidBits |= Self.bit(w.pid)
+            pfnBits |= Self.bit(w.pfn) | Self.bit(w.headPfn)
+            oldestSeq = min(oldestSeq, w.openedSeq)
+            if let t = w.openedTs, t >= 0 { oldestTs = min(oldestTs, t) } else if w.openedTs != nil { timestampsPlain = false }
+        }
+    }
+
+    /// Tests turn the O(1) pass-through off to compare with the plain walk.
+    var useSummary = true
+
     init(maxEvents: UInt64 = 65_536, maxSpanNs: Int64 = 100_000_000) {
         self.maxEvents = maxEvents
         self.maxSpanNs = maxSpanNs
@@ -38,6 +70,7 @@ struct RaceWatch {
         // One fault in flight per task: a new fault of the same task ends the previous one.
         windows.removeAll { $0.pid == pid }
         windows.append(Window(faultID: faultID, pid: pid, pfn: pfn, headPfn: headPfn, openedSeq: seq, openedTs: ts))
+        summarize()
     }
 
     /// Feeds one event; returns the windows it closed.
@@ -45,6 +78,14 @@ struct RaceWatch {
     /// Runs for every event while a window is open, so it reads the windows in place (no copy
     /// of a window and its dictionary per event) and allocates only when one closes.
     mutating func observe(pid: Int32, pageRef: PageRefEvent?, seq: UInt64, ts: Int64?) -> [Verdict] {
+        // Most events concern no open window: not a watched task, not a watched page, and no
+        // window old enough to expire. Then the loop below would change nothing.
+        if useSummary, pidBits & Self.bit(pid) == 0,
+           pageRef.map({ pfnBits & Self.bit($0.pfn) == 0 }) ?? true,
+           seq &- oldestSeq <= maxEvents,
+           timestampsPlain, ts.map({ $0 >= 0 && ($0 &- oldestTs <= maxSpanNs || oldestTs == .max) }) ?? true {
+            return []
+        }
         var closed: [Verdict] = []
         var i = 0
         while i < windows.count {
@@ -61,11 +102,12 @@ struct RaceWatch {
             }
             i += 1
         }
+        if !closed.isEmpty { summarize() }
         return closed
     }
 
     mutating func closeAll() -> [Verdict] {
-        defer { windows.removeAll() }
+        defer { windows.removeAll(); summarize() }
         return windows.map { Verdict(faultID: $0.faultID, racer: Self.racer($0)) }
     }
 

@@ -132,7 +132,8 @@ public struct TraceChecker {
     private var lastTimestampIsNs = true
     /// Reused faults wait here until their race window closes, so output stays in input order.
     private var race = RaceWatch()
-    private var held: [FaultRecord] = []
+    /// Taken out (`take()`) as they are emitted: moved, not copied.
+    private var held: [FaultRecord?] = []
     private var heldHead = 0
     private var heldBaseID = 0
     private var nextFaultID = 0
@@ -306,7 +307,8 @@ public struct TraceChecker {
             counts.family[EventCounts.other] &+= 1
         case .wpPage:
             counts.family[EventCounts.wpPage] &+= 1
-            guard let wp = WpPageEvent.parse(b, p.payload) else { note(.malformedPayload, file, number); return }
+            var wp = WpPageEvent(pfn: 0, decision: .copy)
+            guard WpPageEvent.parse(b, p.payload, into: &wp) else { note(.malformedPayload, file, number); return }
             judge(wp, b, p, number: number, file: file, onStart: onStart, onFault: onFault)
         }
     }
@@ -373,14 +375,14 @@ public struct TraceChecker {
         for v in closed {
             let index = heldHead + (v.faultID - heldBaseID)
             if let racer = v.racer, index < held.count {
-                held[index].racer = racer
-                held[index].classes.append(.racyReuse)
-                held[index].classes.sort()
+                held[index]!.racer = racer
+                held[index]!.classes.append(.racyReuse)
+                held[index]!.classes.sort()
             }
             awaiting.remove(v.faultID)
         }
         while heldHead < held.count, !awaiting.contains(heldBaseID) {
-            emit(held[heldHead], onFault)
+            emit(held[heldHead].take()!, onFault)
             heldHead += 1
             heldBaseID += 1
         }
