@@ -161,4 +161,37 @@ struct ConcurrentSplitTests {
         #expect(inOrder)
         #expect(maxAhead <= (bufferCount + 1) * chunkSize)
     }
+
+    /// When the split falls behind, the reader thread prepares lines; what it prepared must be
+    /// exactly what the split would compute from the line it delivers, and the lines, numbers
+    /// and cuts stay those of the sequential split.
+    @Test func preparedLinesMatchTheLinesDelivered() {
+        var text = InputFixtures.generatedTrace(lines: 60_000, seed: 9)
+        // Some CRLF lines, empty lines and over-long lines among them.
+        text += Array("crlf line\r\n\n\n".utf8) + [UInt8](repeating: 0x78, count: 3000) + Array("\nend".utf8)
+        text += InputFixtures.generatedTrace(lines: 20_000, seed: 10)
+        let expected = Self.collect(MemoryByteSource(text), concurrently: false, chunkSize: 4096, maxLineLength: 1000)
+        for chunkSize in [4096, 65_536] {
+            var splitter = LineSplitter(source: MemoryByteSource(text), chunkSize: chunkSize, maxLineLength: 1000)
+            var lines: [Line] = []
+            var prepared = 0
+            var mismatches = 0
+            var sink = 0
+            try? splitter.forEachLineConcurrently(bufferCount: 3, prepare: { line -> [UInt8]? in
+                line.first == UInt8(ascii: "e") ? nil : Array(line)  // declines some lines
+            }) { line, number, cut, value in
+                lines.append(Line(bytes: Array(line), number: number, cut: cut))
+                if let value {
+                    prepared += 1
+                    if value != Array(line) { mismatches += 1 }
+                }
+                // A slow consumer, so the reader has time to prepare.
+                for k in 0..<200 { sink &+= k &* number }
+            }
+            #expect(sink != 1)
+            #expect(lines == expected.lines, "chunk \(chunkSize)")
+            #expect(mismatches == 0)
+            #expect(prepared > 0, "chunk \(chunkSize): the reader prepared nothing")
+        }
+    }
 }

@@ -82,18 +82,39 @@ public struct LineSplitter<Source: ByteSource> {
         bufferCount: Int = 4,
         _ body: (_ line: UnsafeRawBufferPointer, _ number: Int, _ cut: Bool) throws -> Void
     ) throws {
+        try forEachLineConcurrently(bufferCount: bufferCount, prepare: nil as ((UnsafeRawBufferPointer) -> Int?)?) {
+            line, number, cut, _ in try body(line, number, cut)
+        }
+    }
+
+    /// `forEachLineConcurrently`, and when the split falls behind, the reader thread also runs
+    /// `prepare` on complete lines (see `ChunkPipeline`); `body` then gets its result. `prepare`
+    /// must be a pure function of the line (the one `body` receives): the caller uses the result
+    /// in place of computing the same thing itself. A nil result, or a line not prepared, comes
+    /// with nil.
+    mutating func forEachLineConcurrently<Prepared>(
+        bufferCount: Int = 4,
+        prepare: ((UnsafeRawBufferPointer) -> Prepared?)?,
+        _ body: (_ line: UnsafeRawBufferPointer, _ number: Int, _ cut: Bool, _ prepared: Prepared?) throws -> Void
+    ) throws {
         var cutter = LineCutter(maxLineLength: maxLineLength, firstNumber: lineCount)
         defer {
             lineCount = cutter.number
             cutLineCount &+= cutter.cuts
             cutter.release()
         }
-        let pipeline = ChunkPipeline(source: source, bufferCount: bufferCount, chunkSize: chunkSize)
+        let pipeline = ChunkPipeline<Source, Prepared>(
+            source: source, bufferCount: bufferCount, chunkSize: chunkSize, maxLineLength: maxLineLength,
+            prepare: prepare)
         defer { source = pipeline.stop() }
         while let chunk = try pipeline.next() {
-            try cutter.feed(chunk, body)
+            if chunk.records.isEmpty {
+                try cutter.feed(chunk.bytes) { try body($0, $1, $2, nil) }
+            } else {
+                try cutter.feed(chunk.bytes, records: chunk.records, resume: chunk.resume, body)
+            }
         }
-        try cutter.finish(body)
+        try cutter.finish { try body($0, $1, $2, nil) }
     }
 }
 
@@ -192,6 +213,30 @@ struct LineCutter {
             }
             start += length + 1
         }
+    }
+
+    /// `feed` for a buffer whose complete lines the reader thread prepared (`records`, in
+    /// order, ending at `resume`): the lines before the first record and from `resume` on go
+    /// through the usual split; each record's line is delivered with its prepared value.
+    mutating func feed<P>(
+        _ chunk: UnsafeRawBufferPointer, records: UnsafeBufferPointer<PreparedLineRecord<P>>, resume: Int,
+        _ body: (UnsafeRawBufferPointer, Int, Bool, P?) throws -> Void
+    ) throws {
+        guard let base = chunk.baseAddress, let first = records.first else { return }
+        // Up to the first prepared line: it starts right after a "\n", so nothing is left over.
+        try feed(UnsafeRawBufferPointer(start: base, count: Int(first.start))) { try body($0, $1, $2, nil) }
+        for r in records {
+            let start = base + Int(r.start)
+            if let value = r.value {
+                var n = Int(r.rawLength)
+                if n > 0 && start.load(fromByteOffset: n - 1, as: UInt8.self) == UInt8(ascii: "\r") { n -= 1 }
+                number &+= 1
+                try body(UnsafeRawBufferPointer(start: start, count: n), number, false, value)
+            } else {
+                try deliver(start, Int(r.rawLength)) { try body($0, $1, $2, nil) }
+            }
+        }
+        try feed(UnsafeRawBufferPointer(start: base + resume, count: chunk.count - resume)) { try body($0, $1, $2, nil) }
     }
 
     /// End of input: delivers a last line without "\n".

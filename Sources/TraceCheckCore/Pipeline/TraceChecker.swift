@@ -183,8 +183,13 @@ public struct TraceChecker {
                 let source = try openByteSource(path: path)
                 var splitter = LineSplitter(source: source)
                 if options.pipeline.usesThread(format: source.format, fileSize: source.fileSize) {
-                    try splitter.forEachLineConcurrently { line, number, cut in
-                        self.handle(line, number: number, cut: cut, file: path, onStart: onStart, onFault: onFault)
+                    // The reader thread tokenizes lines when this thread falls behind; its own
+                    // flags cache (the caches are per thread, their answers the same).
+                    let readerFlags = FlagsCache()
+                    try splitter.forEachLineConcurrently(prepare: { PreparedLine($0, flagsCache: readerFlags) }) {
+                        line, number, cut, prepared in
+                        self.handle(line, number: number, cut: cut, file: path, prepared: prepared,
+                                    onStart: onStart, onFault: onFault)
                     }
                 } else {
                     try splitter.forEachLine { line, number, cut in
@@ -225,11 +230,15 @@ public struct TraceChecker {
     }
 
     private mutating func handle(
-        _ b: UnsafeRawBufferPointer, number: Int, cut: Bool, file: String,
+        _ b: UnsafeRawBufferPointer, number: Int, cut: Bool, file: String, prepared: PreparedLine? = nil,
         onStart: (RunStart) -> Void, onFault: (FaultRecord) -> Void
     ) {
         stats.lines += 1
         if cut { note(.lineTooLong, file, number); return }
+        if let prepared {
+            handleEvent(b, prepared.parsed, number: number, file: file, prepared: prepared, onStart: onStart, onFault: onFault)
+            return
+        }
         let p = LineParser.parse(b)
         switch p.kind {
         case .blank: stats.blankLines += 1
@@ -265,7 +274,7 @@ public struct TraceChecker {
     }
 
     private mutating func handleEvent(
-        _ b: UnsafeRawBufferPointer, _ p: ParsedLine, number: Int, file: String,
+        _ b: UnsafeRawBufferPointer, _ p: ParsedLine, number: Int, file: String, prepared: PreparedLine? = nil,
         onStart: (RunStart) -> Void, onFault: (FaultRecord) -> Void
     ) {
         stats.events += 1
@@ -277,10 +286,16 @@ public struct TraceChecker {
             lastTimestamp = p.timestamp
             lastTimestampIsNs = p.timestampIsNanoseconds
         }
-        let name = EventName.classify(b, p.name)
+        let name: EventName
         // A page_ref payload is decoded once, for the race watch and the replay alike.
         var pageRef: PageRefEvent?
-        if case .pageRef(let op) = name { pageRef = PageRefEvent.parse(op, b, p.payload, flagsCache: flagsCache) }
+        if let prepared {
+            name = prepared.name
+            pageRef = prepared.pageRef
+        } else {
+            name = EventName.classify(b, p.name)
+            if case .pageRef(let op) = name { pageRef = PageRefEvent.parse(op, b, p.payload, flagsCache: flagsCache) }
+        }
         if !race.isIdle {
             let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
             settle(race.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
@@ -413,5 +428,26 @@ struct EventCounts {
             stats.ksmByKind[kind, default: 0] += ksmKinds[Int(kind.rawValue)]
         }
         self = EventCounts()
+    }
+}
+
+/// What the reader thread can work out from an event line by itself (pure functions of the
+/// line's bytes): the prefix, the event's name and, for page_ref, its payload. The checker uses
+/// it in place of doing the same work (`handle`, `handleEvent`).
+struct PreparedLine {
+    var parsed: ParsedLine
+    var name: EventName
+    var pageRef: PageRefEvent?
+
+    /// Nil for anything but an event line (headers, markers and malformed lines stay with the
+    /// checker, which counts them).
+    @inline(__always)
+    init?(_ b: UnsafeRawBufferPointer, flagsCache: FlagsCache) {
+        parsed = LineParser.parse(b)
+        guard parsed.kind == .event else { return nil }
+        name = EventName.classify(b, parsed.name)
+        if case .pageRef(let op) = name {
+            pageRef = PageRefEvent.parse(op, b, parsed.payload, flagsCache: flagsCache)
+        }
     }
 }
