@@ -183,7 +183,7 @@ struct ConcurrentSplitTests {
                 lines.append(Line(bytes: Array(line), number: number, cut: cut))
                 if let value {
                     prepared += 1
-                    if value != Array(line) { mismatches += 1 }
+                    if value.pointee != Array(line) { mismatches += 1 }
                 }
                 // A slow consumer, so the reader has time to prepare.
                 for k in 0..<200 { sink &+= k &* number }

@@ -88,14 +88,14 @@ public struct LineSplitter<Source: ByteSource> {
     }
 
     /// `forEachLineConcurrently`, and when the split falls behind, the reader thread also runs
-    /// `prepare` on complete lines (see `ChunkPipeline`); `body` then gets its result. `prepare`
-    /// must be a pure function of the line (the one `body` receives): the caller uses the result
-    /// in place of computing the same thing itself. A nil result, or a line not prepared, comes
-    /// with nil.
+    /// `prepare` on complete lines (see `ChunkPipeline`); `body` then gets its result (a pointer
+    /// valid during the call). `prepare` must be a pure function of the line (the one `body`
+    /// receives): the caller uses the result in place of computing the same thing itself. A nil
+    /// result, or a line not prepared, comes with nil.
     mutating func forEachLineConcurrently<Prepared>(
         bufferCount: Int = 4,
         prepare: ((UnsafeRawBufferPointer) -> Prepared?)?,
-        _ body: (_ line: UnsafeRawBufferPointer, _ number: Int, _ cut: Bool, _ prepared: Prepared?) throws -> Void
+        _ body: (_ line: UnsafeRawBufferPointer, _ number: Int, _ cut: Bool, _ prepared: UnsafePointer<Prepared?>?) throws -> Void
     ) throws {
         var cutter = LineCutter(maxLineLength: maxLineLength, firstNumber: lineCount)
         defer {
@@ -220,20 +220,26 @@ struct LineCutter {
     /// through the usual split; each record's line is delivered with its prepared value.
     mutating func feed<P>(
         _ chunk: UnsafeRawBufferPointer, records: UnsafeBufferPointer<PreparedLineRecord<P>>, resume: Int,
-        _ body: (UnsafeRawBufferPointer, Int, Bool, P?) throws -> Void
+        _ body: (UnsafeRawBufferPointer, Int, Bool, UnsafePointer<P?>?) throws -> Void
     ) throws {
         guard let base = chunk.baseAddress, let first = records.first else { return }
+        let count = records.count
+        let records = records.baseAddress!
         // Up to the first prepared line: it starts right after a "\n", so nothing is left over.
         try feed(UnsafeRawBufferPointer(start: base, count: Int(first.start))) { try body($0, $1, $2, nil) }
-        for r in records {
-            let start = base + Int(r.start)
-            if let value = r.value {
-                var n = Int(r.rawLength)
+        for k in 0..<count {
+            let r = records + k
+            let start = base + Int(r.pointee.start)
+            if r.pointee.value != nil {
+                var n = Int(r.pointee.rawLength)
                 if n > 0 && start.load(fromByteOffset: n - 1, as: UInt8.self) == UInt8(ascii: "\r") { n -= 1 }
                 number &+= 1
+                // The value in place (the record outlives the call): no copy of it.
+                let value = UnsafeRawPointer(r).advanced(by: MemoryLayout<PreparedLineRecord<P>>.offset(of: \.value)!)
+                    .assumingMemoryBound(to: P?.self)
                 try body(UnsafeRawBufferPointer(start: start, count: n), number, false, value)
             } else {
-                try deliver(start, Int(r.rawLength)) { try body($0, $1, $2, nil) }
+                try deliver(start, Int(r.pointee.rawLength)) { try body($0, $1, $2, nil) }
             }
         }
         try feed(UnsafeRawBufferPointer(start: base + resume, count: chunk.count - resume)) { try body($0, $1, $2, nil) }

@@ -230,13 +230,13 @@ public struct TraceChecker {
     }
 
     private mutating func handle(
-        _ b: UnsafeRawBufferPointer, number: Int, cut: Bool, file: String, prepared: PreparedLine? = nil,
+        _ b: UnsafeRawBufferPointer, number: Int, cut: Bool, file: String, prepared: UnsafePointer<PreparedLine?>? = nil,
         onStart: (RunStart) -> Void, onFault: (FaultRecord) -> Void
     ) {
         stats.lines += 1
         if cut { note(.lineTooLong, file, number); return }
         if let prepared {
-            handleEvent(b, prepared.parsed, number: number, file: file, prepared: prepared, onStart: onStart, onFault: onFault)
+            handleEvent(b, prepared.pointee!.parsed, number: number, file: file, prepared: prepared, onStart: onStart, onFault: onFault)
             return
         }
         let p = LineParser.parse(b)
@@ -274,7 +274,7 @@ public struct TraceChecker {
     }
 
     private mutating func handleEvent(
-        _ b: UnsafeRawBufferPointer, _ p: ParsedLine, number: Int, file: String, prepared: PreparedLine? = nil,
+        _ b: UnsafeRawBufferPointer, _ p: ParsedLine, number: Int, file: String, prepared: UnsafePointer<PreparedLine?>? = nil,
         onStart: (RunStart) -> Void, onFault: (FaultRecord) -> Void
     ) {
         stats.events += 1
@@ -290,8 +290,8 @@ public struct TraceChecker {
         // A page_ref payload is decoded once, for the race watch and the replay alike.
         var pageRef: PageRefEvent?
         if let prepared {
-            name = prepared.name
-            pageRef = prepared.pageRef
+            name = prepared.pointee!.name
+            pageRef = prepared.pointee!.pageRef
         } else {
             name = EventName.classify(b, p.name)
             if case .pageRef(let op) = name { pageRef = PageRefEvent.parse(op, b, p.payload, flagsCache: flagsCache) }
