@@ -25,7 +25,7 @@ struct PreparedLineRecord<Prepared> {
 /// - Balancing the two cores: when the consumer is behind (a filled buffer is already
 ///   waiting), the reader, which would otherwise sit idle until a buffer is given back, runs
 ///   `prepare` on the complete lines of the buffer it has just filled and queues the results
-///   with it (`PreparedLineRecord`). `prepare` must be a pure function of the line's bytes:
+///   with it (`PreparedLineRecord`; `prepare` writes its result, or leaves nil). `prepare` must be a pure function of the line's bytes:
 ///   the consumer uses its result instead of computing it again, so the output is the same
 ///   whichever thread did the work.
 final class ChunkPipeline<Source: ByteSource, Prepared>: @unchecked Sendable {
@@ -62,7 +62,7 @@ final class ChunkPipeline<Source: ByteSource, Prepared>: @unchecked Sendable {
     private var source: Source
     private var thread: NativeThread?
 
-    private let prepare: ((UnsafeRawBufferPointer) -> Prepared?)?
+    private let prepare: ((UnsafeRawBufferPointer, inout Prepared?) -> Void)?
     private let maxLineLength: Int
     private let recordCapacity: Int
     private let records: UnsafeMutablePointer<Record>
@@ -81,7 +81,7 @@ final class ChunkPipeline<Source: ByteSource, Prepared>: @unchecked Sendable {
 
     init(
         source: Source, bufferCount: Int, chunkSize: Int, maxLineLength: Int = .max,
-        prepare: ((UnsafeRawBufferPointer) -> Prepared?)? = nil
+        prepare: ((UnsafeRawBufferPointer, inout Prepared?) -> Void)? = nil
     ) {
         precondition(bufferCount >= 2 && chunkSize > 0)
         self.source = source
@@ -158,8 +158,9 @@ final class ChunkPipeline<Source: ByteSource, Prepared>: @unchecked Sendable {
             let raw = nl - (base + start)
             var length = raw
             if length > 0 && base.load(fromByteOffset: start + length - 1, as: UInt8.self) == 0x0D { length -= 1 }
-            let value = length > maxLineLength ? nil : prepare(UnsafeRawBufferPointer(start: base + start, count: length))
-            (out + n).initialize(to: Record(start: Int32(start), rawLength: Int32(raw), value: value))
+            (out + n).initialize(to: Record(start: Int32(start), rawLength: Int32(raw), value: nil))
+            // Prepared straight into its record.
+            if length <= maxLineLength { prepare(UnsafeRawBufferPointer(start: base + start, count: length), &out[n].value) }
             n += 1
             initialized[i] = n
             start += raw + 1

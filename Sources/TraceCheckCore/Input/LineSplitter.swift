@@ -82,7 +82,7 @@ public struct LineSplitter<Source: ByteSource> {
         bufferCount: Int = 4,
         _ body: (_ line: UnsafeRawBufferPointer, _ number: Int, _ cut: Bool) throws -> Void
     ) throws {
-        try forEachLineConcurrently(bufferCount: bufferCount, prepare: nil as ((UnsafeRawBufferPointer) -> Int?)?) {
+        try forEachLineConcurrently(bufferCount: bufferCount, prepare: nil as ((UnsafeRawBufferPointer, inout Int?) -> Void)?) {
             line, number, cut, _ in try body(line, number, cut)
         }
     }
@@ -94,7 +94,7 @@ public struct LineSplitter<Source: ByteSource> {
     /// result, or a line not prepared, comes with nil.
     mutating func forEachLineConcurrently<Prepared>(
         bufferCount: Int = 4,
-        prepare: ((UnsafeRawBufferPointer) -> Prepared?)?,
+        prepare: ((UnsafeRawBufferPointer, inout Prepared?) -> Void)?,
         _ body: (_ line: UnsafeRawBufferPointer, _ number: Int, _ cut: Bool, _ prepared: UnsafePointer<Prepared?>?) throws -> Void
     ) throws {
         var cutter = LineCutter(maxLineLength: maxLineLength, firstNumber: lineCount)

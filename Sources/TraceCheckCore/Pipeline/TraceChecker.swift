@@ -186,7 +186,7 @@ public struct TraceChecker {
                     // The reader thread tokenizes lines when this thread falls behind; its own
                     // flags cache (the caches are per thread, their answers the same).
                     let readerFlags = FlagsCache()
-                    try splitter.forEachLineConcurrently(prepare: { PreparedLine($0, flagsCache: readerFlags) }) {
+                    try splitter.forEachLineConcurrently(prepare: { $1 = PreparedLine($0, flagsCache: readerFlags) }) {
                         line, number, cut, prepared in
                         self.handle(line, number: number, cut: cut, file: path, prepared: prepared,
                                     onStart: onStart, onFault: onFault)
