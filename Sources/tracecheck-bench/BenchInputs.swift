@@ -27,13 +27,12 @@ enum BenchInputs {
     /// Returns the path of a `.zst` capture for `spec`, generating it if it is not cached.
     ///
     /// ─── SWITCH-OVER POINT (issue 4) ──────────────────────────────────────────────────
-    /// Inputs should come from `tracegen`, the package's seeded generator. Until it exists,
-    /// `builtin` writes an equivalent mix (`SyntheticTrace`). With `auto`, a package that
-    /// has `Sources/tracegen` is asked first:
-    ///     swift run -c release tracegen --seed S --size N --pfns P -o FILE.zst
-    /// and the builtin generator is used only if that command fails. Once tracegen is
-    /// settled, make it the only path (or import its library entry point here) and delete
-    /// `SyntheticTrace`.
+    /// Inputs come from `tracegen`, the package's seeded generator (its random workload has
+    /// the issue's mix; the ground truth is not written):
+    ///     swift run -c release tracegen --seed S --size N --pfns P --no-truth -o FILE.zst
+    /// `builtin` is the stand-in written before tracegen existed (`SyntheticTrace`, same mix,
+    /// replay-mode `wp_page` lines); `auto` takes tracegen when the package has it and falls
+    /// back to the builtin generator only if tracegen fails.
     /// ──────────────────────────────────────────────────────────────────────────────────
     static func make(_ spec: Spec, generator: Generator, root: URL, log: (String) -> Void) throws -> URL {
         let dir = root.appendingPathComponent(".build-bench")
@@ -49,11 +48,12 @@ enum BenchInputs {
             let file = dir.appendingPathComponent("tracegen-\(formatSize(spec.bytes))-p\(spec.pfns)-s\(spec.seed).zst")
             if FileManager.default.fileExists(atPath: file.path) { return file }
             log("generating \(file.lastPathComponent) with tracegen (\(spec))…")
-            let tmp = file.appendingPathExtension("partial")
+            // tracegen compresses (zstd -3) when the name ends in .zst.
+            let tmp = file.deletingPathExtension().appendingPathExtension("partial.zst")
             let status = try Shell.run(
                 "/usr/bin/env",
                 ["swift", "run", "-c", "release", "tracegen", "--seed", "\(spec.seed)",
-                 "--size", formatSize(spec.bytes), "--pfns", "\(spec.pfns)", "-o", tmp.path],
+                 "--size", formatSize(spec.bytes), "--pfns", "\(spec.pfns)", "--no-truth", "-o", tmp.path],
                 cwd: root)
             if status == 0, FileManager.default.fileExists(atPath: tmp.path) {
                 try FileManager.default.moveItem(at: tmp, to: file)
