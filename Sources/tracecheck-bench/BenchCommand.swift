@@ -37,6 +37,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Skip the `zstd -dc | mawk` baseline.")
     var noMawk = false
 
+    /// `noMawk`, or mawk is not installed.
+    var skipMawk = false
+
     @Flag(help: "Do not build tracecheck first (use the binaries already in .build).")
     var noBuild = false
 
@@ -60,11 +63,23 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    mutating func run() throws {
         let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         guard FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) else {
             throw BenchError("run from the package root (where Package.swift is)")
         }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/time") else {
+            throw BenchError("GNU time is needed for peak RSS: sudo apt-get install -y time")
+        }
+        guard (try? Shell.capture("/bin/sh", ["-c", "command -v zstd"]))?.isEmpty == false else {
+            throw BenchError("the zstd command is needed: sudo apt-get install -y zstd")
+        }
+        var skipMawk = noMawk
+        if !skipMawk, (try? Shell.capture("/bin/sh", ["-c", "command -v mawk"]))?.isEmpty != false {
+            log("mawk not found (sudo apt-get install -y mawk): its rows are left out")
+            skipMawk = true
+        }
+        self.skipMawk = skipMawk
         var sizeList = sizes.compactMap(parseSize)
         if sizeList.isEmpty { sizeList = all ? [1_000_000_000, 4_000_000_000] : [1_000_000_000] }
         let measurePageCost = pageCost || all
@@ -126,7 +141,7 @@ struct BenchCommand: ParsableCommand {
         let bytes = try BenchInputs.decompressedSize(file)
         let f = shellQuote(file.path)
         var workloads = [Workload(name: "zstd -dc > /dev/null", command: "zstd -dc \(f)")]
-        if !noMawk {
+        if !skipMawk {
             workloads.append(Workload(name: "zstd -dc | mawk '{n++} END {print n}'", command: "zstd -dc \(f) | mawk '{n++} END {print n}'"))
             // mawk splits fields only when asked: `{n++}` runs at the speed of decompression.
             // The field-splitting variant is what "mawk field splitting" costs.
@@ -159,7 +174,7 @@ struct BenchCommand: ParsableCommand {
         t += "|---|---:|---:|---:|---:|\n"
         for s in summaries {
             t += String(format: "| `%@` | %.2f (%.2f–%.2f) | %.0f | %.2f× | %@ |\n",
-                        s.name as NSString, s.seconds, s.minSeconds, s.maxSeconds, Double(bytes) / 1e6 / s.seconds,
+                        s.name.replacingOccurrences(of: "|", with: "\\|") as NSString, s.seconds, s.minSeconds, s.maxSeconds, Double(bytes) / 1e6 / s.seconds,
                         s.seconds / floor, mib(s.maxRSSKiB) as NSString)
         }
         if let tc = summaries.first(where: { $0.name.contains("release") }) {
