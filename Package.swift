@@ -58,7 +58,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TraceCheckCLITests",
-            dependencies: ["TraceCheckCore", "tracecheck", "tracecheck-bench"]
+            dependencies: ["TraceCheckCore", "tracecheck", "tracegen"]
         ),
         .testTarget(
             name: "TracegenTests",

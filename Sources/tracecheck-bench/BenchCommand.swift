@@ -46,21 +46,10 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Only generate (or find) the captures and print their paths (for callgrind runs).")
     var generateOnly = false
 
-    @Option(help: "Builtin generator: how wp_page lines look (minimal, snapshot, mixed).")
-    var wpFormat: String = "minimal"
-
-    @Option(help: "Input generator: auto (tracegen if present), builtin, tracegen.")
-    var generator: String = "auto"
 
     func validate() throws {
         for s in sizes where parseSize(s) == nil { throw ValidationError("cannot read size '\(s)'") }
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
-        guard SyntheticTrace.WpFormat(rawValue: wpFormat) != nil else {
-            throw ValidationError("--wp-format: minimal, snapshot or mixed")
-        }
-        guard BenchInputs.Generator(rawValue: generator) != nil else {
-            throw ValidationError("--generator: auto, builtin or tracegen")
-        }
     }
 
     mutating func run() throws {
@@ -83,13 +72,11 @@ struct BenchCommand: ParsableCommand {
         var sizeList = sizes.compactMap(parseSize)
         if sizeList.isEmpty { sizeList = all ? [1_000_000_000, 4_000_000_000] : [1_000_000_000] }
         let measurePageCost = pageCost || all
-        let gen = BenchInputs.Generator(rawValue: generator)!
-        let format = SyntheticTrace.WpFormat(rawValue: wpFormat)!
 
         if generateOnly {
             for size in sizeList {
-                let spec = BenchInputs.Spec(bytes: size, pfns: pfns, seed: seed, wpFormat: format)
-                print(try BenchInputs.make(spec, generator: gen, root: root, log: log).path)
+                let spec = BenchInputs.Spec(bytes: size, pfns: pfns, seed: seed)
+                print(try BenchInputs.make(spec, root: root, log: log).path)
             }
             return
         }
@@ -102,17 +89,17 @@ struct BenchCommand: ParsableCommand {
         var report: [String] = []
         var firstRun: (bytes: Int, rssKiB: Int, pages: Int)?
         for size in sizeList {
-            let spec = BenchInputs.Spec(bytes: size, pfns: pfns, seed: seed, wpFormat: format)
-            let file = try BenchInputs.make(spec, generator: gen, root: root, log: log)
+            let spec = BenchInputs.Spec(bytes: size, pfns: pfns, seed: seed)
+            let file = try BenchInputs.make(spec, root: root, log: log)
             let result = try measure(file: file, release: release, debug: debug, stats: stats)
             report.append(result.table)
             if firstRun == nil { firstRun = (result.bytes, result.releaseRSS, result.pages) }
         }
         if measurePageCost, let base = firstRun {
-            let spec = BenchInputs.Spec(bytes: base.bytes >= 1_000_000_000 ? 1_000_000_000 : base.bytes, pfns: 1_000_000, seed: seed, wpFormat: format)
-            let file = try BenchInputs.make(spec, generator: gen, root: root, log: log)
+            let spec = BenchInputs.Spec(bytes: base.bytes >= 1_000_000_000 ? 1_000_000_000 : base.bytes, pfns: 1_000_000, seed: seed)
+            let file = try BenchInputs.make(spec, root: root, log: log)
             let big = try pageCost(file: file, release: release, stats: stats)
-            let smallFile = try BenchInputs.make(BenchInputs.Spec(bytes: spec.bytes, pfns: pfns, seed: seed, wpFormat: format), generator: gen, root: root, log: log)
+            let smallFile = try BenchInputs.make(BenchInputs.Spec(bytes: spec.bytes, pfns: pfns, seed: seed), root: root, log: log)
             let small = try pageCost(file: smallFile, release: release, stats: stats)
             let perPage = Double(big.rssKiB - small.rssKiB) * 1024 / Double(max(1, big.pages - small.pages))
             let direct = PageTable.measuredBytesPerPage(pages: 1_000_000)

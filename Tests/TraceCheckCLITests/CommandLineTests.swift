@@ -7,16 +7,16 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 
 func trace(_ relative: String) -> String { packageRoot.appendingPathComponent("traces/" + relative).path }
 
-/// The `tracecheck` binary built next to this test bundle.
-func binary() throws -> URL {
+/// A binary of this package (`tracecheck`, `tracegen`) built next to this test bundle.
+func binary(named name: String = "tracecheck") throws -> URL {
     var dir = Bundle.main.bundleURL
     for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("tracecheck")
+        let candidate = dir.appendingPathComponent(name)
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDir), !isDir.boolValue { return candidate }
         dir = dir.deletingLastPathComponent()
     }
-    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "tracecheck binary near \(Bundle.main.bundleURL.path)"])
+    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "\(name) binary near \(Bundle.main.bundleURL.path)"])
 }
 
 struct Run {

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 @testable import TraceCheckCore
-@testable import tracecheck_bench
 
 /// Issue 5: the verdicts (the JSONL output) are identical with and without the decompression
 /// thread, on a generated capture with the benchmark's event mix.
@@ -10,10 +9,14 @@ struct PipelineVerdictTests {
     /// A few MB of the realistic mix, zstd-compressed: several of the pipeline's 1 MiB buffers,
     /// lines split across them, a few thousand faults.
     static func generatedCapture() throws -> String {
-        let text = SyntheticTrace(seed: 7, pfns: 3000, bytes: 3_500_000).text()
         let path = FileManager.default.temporaryDirectory
             .appendingPathComponent("tracecheck-pipeline-\(UUID().uuidString).txt.zst").path
-        try zstdCompress(Data(text)).write(to: URL(fileURLWithPath: path))
+        let p = Process()
+        p.executableURL = try binary(named: "tracegen")
+        p.arguments = ["--model", "v6.18", "--seed", "7", "--pfns", "3000", "--size", "3500KB", "--no-truth", "-o", path]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
         return path
     }
 
