@@ -100,41 +100,11 @@ struct TraceCheckCommand: ParsableCommand {
 
     /// The whole job, writing to the given streams; returns the exit status.
     static func check(_ paths: [String], options: CheckOptions, format: Format, out: StandardStream, err: StandardStream) -> Int32 {
-        var checker = TraceChecker(options: options)
-        let multiple = paths.count > 1
-        var firstFault = true
-        let result = checker.run(paths: paths, onStart: { start in
-            switch format {
-            case .jsonl: out.write(JSONReport.meta(start, version: version).text + "\n")
-            case .json: out.write("{\"meta\":" + JSONReport.meta(start, version: version).text + ",\"faults\":[\n")
-            case .text: break
-            }
-        }, onFault: { fault in
-            switch format {
-            case .jsonl:
-                JSONReport.appendFault(fault, multipleInputs: multiple, to: out.buffer)
-                out.buffer.append(contentsOf: "\n")
-                out.flushIfFull()
-            case .json:
-                if !firstFault { out.write(",\n") }
-                JSONReport.appendFault(fault, multipleInputs: multiple, to: out.buffer)
-                out.flushIfFull()
-                firstFault = false
-            case .text: break
-            }
-        })
-        switch format {
-        case .jsonl:
-            for h in result.history { out.write(JSONReport.history(h).text + "\n") }
-            out.write(JSONReport.summary(result).text + "\n")
-        case .json: out.write("\n],\"summary\":" + JSONReport.summary(result).text + "}\n")
-        case .text: out.write(TextReport.render(result))
-        }
-        out.flush()
-        for e in result.errors { err.write("tracecheck: \(e.message)\n") }
-        for p in result.notATrace { err.write("tracecheck: \(p): not a trace: no event line found\n") }
+        let status = CommandRun.check(
+            paths, options: options, format: OutputFormat(rawValue: format.rawValue)!, version: version,
+            out: out.buffer, err: err.buffer, flush: { _ in out.flush() })
         err.flush()
-        return result.exitStatus
+        return status
     }
 }
 

@@ -230,11 +230,11 @@ struct ByteSourceTests {
         let got = InputFixtures.collect(try openByteSource(path: path), chunkSize: 1 << 16)
         let error = try #require(got.error as? InputError)
         switch error {
-        case .corrupt(let p, let name, let offset):
+        case .corrupt(let p, let name, let frameNumber, let offset, _):
             #expect(p == path)
             #expect(!name.isEmpty)
-            #expect(offset > 0 && offset <= frame.count)
-            #expect(error.message.hasPrefix("\(path): corrupt zstd data near compressed byte \(offset): "))
+            #expect(frameNumber == 1 && offset == 0) // one frame, starting the file
+            #expect(error.message.hasPrefix("\(path): corrupt zstd data in frame 1 (starting at compressed byte 0): "))
         case .truncated(let p, _):
             #expect(p == path)
         default:
@@ -250,11 +250,14 @@ struct ByteSourceTests {
         let file = InputFixtures.zstdFrame(Array("ok\n".utf8)) + Array("this is not zstd at all\n".utf8)
         let got = try InputFixtures.collectFile(file)
         #expect(got.lines.map(\.bytes) == [Array("ok".utf8)])
-        guard case .corrupt(_, let name, _)? = got.error as? InputError else {
+        guard case .corrupt(_, let name, let frameNumber, let offset, _)? = got.error as? InputError else {
             Issue.record("expected corrupt, got \(String(describing: got.error))")
             return
         }
         #expect(name.lowercased().contains("unknown frame descriptor") || !name.isEmpty)
+        // The garbage is where a second frame would start: right after the first.
+        #expect(frameNumber == 2)
+        #expect(offset == InputFixtures.zstdFrame(Array("ok\n".utf8)).count)
     }
 
     // MARK: opening
@@ -295,8 +298,8 @@ struct ByteSourceTests {
             == "capture.zst: truncated zstd stream: the last frame is incomplete (read 6336 compressed bytes)")
         #expect(InputError.readError(path: "-", errno: EIO, reason: "Input/output error").message
             == "<stdin>: read error: Input/output error (errno 5)")
-        #expect(InputError.corrupt(path: "a.zst", zstdError: "Data corruption detected", compressedOffset: 42).message
-            == "a.zst: corrupt zstd data near compressed byte 42: Data corruption detected")
+        #expect(InputError.corrupt(path: "a.zst", zstdError: "Data corruption detected", frame: 3, frameOffset: 42, line: 7).message
+            == "a.zst: corrupt zstd data in frame 3 (starting at compressed byte 42), after decompressed line 7: Data corruption detected")
         #expect(InputError.truncated(path: "t", compressedBytesRead: 1).path == "t")
     }
 

@@ -47,6 +47,10 @@ public final class FileByteSource: ByteSource {
     private var atEndOfFile = false
     /// The last return of `ZSTD_decompressStream`: 0 iff the last frame is complete.
     private var lastHint = 0
+    /// Frames completed so far, and where (in compressed bytes) the current one began: for
+    /// an error's message.
+    private var framesCompleted = 0
+    private var frameStart = 0
     /// An error met after some bytes were produced; thrown by the next `read`.
     private var pendingError: InputError?
 
@@ -215,12 +219,19 @@ public final class FileByteSource: ByteSource {
             } catch {
                 return try fail(corrupt(error), produced: outPos)
             }
+            if lastHint == 0 {
+                framesCompleted += 1
+                frameStart = compressedBytesRead - (inEnd - inPos)
+            }
         }
         return outPos
     }
 
     private func corrupt(_ error: ZstdError) -> InputError {
-        .corrupt(path: path, zstdError: error.name, compressedOffset: compressedBytesRead - (inEnd - inPos))
+        if error.isMemoryLimit {
+            return .frameTooLarge(path: path, frame: framesCompleted + 1, frameOffset: frameStart, zstdError: error.name)
+        }
+        return .corrupt(path: path, zstdError: error.name, frame: framesCompleted + 1, frameOffset: frameStart, line: nil)
     }
 }
 

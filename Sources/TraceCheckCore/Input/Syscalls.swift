@@ -85,6 +85,13 @@ struct ZstdError: Error, Equatable {
     var code: Int
 
     var name: String { String(cString: ZSTD_getErrorName(code)) }
+
+    /// The frame needs more memory than the decoder allows (a window past `windowLogMax`) or
+    /// than could be allocated: a limit, not damage.
+    var isMemoryLimit: Bool {
+        let e = ZSTD_getErrorCode(code)
+        return e == ZSTD_error_frameParameter_windowTooLarge || e == ZSTD_error_memory_allocation
+    }
 }
 
 /// libzstd's streaming decoder (`ZSTD_DStream`). A plain wrapper: the owner calls

@@ -162,6 +162,19 @@ extension UnsafeRawBufferPointer {
         return negative ? -v : v
     }
 
+    /// True when the range holds an optionally signed decimal integer (any number of digits)
+    /// outside `min...max`: a number, but not one the field can hold. Cold path only.
+    func isOutOfRangeNumber(_ r: ByteRange, min: Int64, max: Int64) -> Bool {
+        var i = r.start
+        guard i < r.end else { return false }
+        let negative = self[i] == 0x2D
+        if negative || self[i] == 0x2B { i += 1 }
+        guard i < r.end else { return false }
+        for k in i..<r.end where !isDigit(self[k]) { return false }
+        guard let v = decimal(r) else { return true } // more digits than an Int64 holds
+        return v < min || v > max
+    }
+
     /// Parses hex with an optional `0x` prefix filling the whole range.
     @inline(__always) func hex(_ r: ByteRange) -> UInt64? {
         var i = r.start

@@ -266,6 +266,24 @@ public struct PageRefEvent: Sendable, Equatable {
         return make(op, pfn: pfn, flags: flags, count: count, mapcount: mapcount, mapping: mapping, val: val, ret: ret)
     }
 
+    /// Why `parse` refused a payload: `.valueOutOfRange` when every number is there but one
+    /// does not fit the kernel's field (a negative or 32-bit-overflowing count, a 19-digit
+    /// value), else `.malformedPayload`. Only called for a refused line.
+    public static func rejection(_ op: PageRefOp, _ b: UnsafeRawBufferPointer, _ payload: ByteRange) -> ParseIssue {
+        var s = KeyValueScanner(b, payload)
+        while let (k, v) = s.next() {
+            let numeric = b.equals(k, "count") || b.equals(k, "mapcount") || b.equals(k, "val") || b.equals(k, "ret")
+            if numeric, b.isOutOfRangeNumber(v, min: numericRange(k, b).lowerBound, max: numericRange(k, b).upperBound) {
+                return .valueOutOfRange
+            }
+        }
+        return .malformedPayload
+    }
+
+    private static func numericRange(_ k: ByteRange, _ b: UnsafeRawBufferPointer) -> ClosedRange<Int64> {
+        b.equals(k, "count") ? 0...Int64(Int32.max) : Int64(Int32.min)...Int64(Int32.max)
+    }
+
     @inline(__always)
     private static func make(
         _ op: PageRefOp, pfn: UInt64?, flags: PageFlags, count: Int64?, mapcount: Int64?,
@@ -274,6 +292,11 @@ public struct PageRefEvent: Sendable, Equatable {
         guard let pfn, let count, let mapcount, let val else { return nil }
         let needsRet = op == .modAndTest || op == .modAndReturn || op == .modUnless || op == .freeze
         if needsRet && ret == nil { return nil }
+        // The kernel prints 32-bit values here, and a refcount is never negative: anything
+        // else is damage, and a cut-down value could pass for a real count.
+        guard count >= 0, count <= Int64(Int32.max), Int64(Int32.min) <= mapcount, mapcount <= Int64(Int32.max),
+              Int64(Int32.min) <= val, val <= Int64(Int32.max),
+              ret.map({ Int64(Int32.min) <= $0 && $0 <= Int64(Int32.max) }) ?? true else { return nil }
         return PageRefEvent(
             op: op, pfn: pfn, flags: flags, count: Int32(truncatingIfNeeded: count),
             printedMapcount: Int32(truncatingIfNeeded: mapcount), mapping: mapping,
@@ -365,13 +388,13 @@ public struct KsmEvent: Sendable, Equatable {
         i += 4
         var j = i
         while j < payload.end, isDigit(b[j]) { j += 1 }
-        guard let pfn = b.decimal(ByteRange(i, j)) else { return nil }
+        guard let pfn = b.decimal(ByteRange(i, j)), pfn >= 0 else { return nil }
         e.pfn = UInt64(pfn)
         // " error E" ends the merge events.
         var k = payload.end
         while k > j, b[k - 1] != asciiSpace { k -= 1 }
         if k > j + 6, b.matches(" error ", at: k - 7, end: payload.end) {
-            e.error = b.decimal(ByteRange(k, payload.end)).map { Int32(truncatingIfNeeded: $0) }
+            e.error = b.decimal(ByteRange(k, payload.end)).flatMap { Int32(exactly: $0) }
         }
         if kind == .mergeOnePage || kind == .mergeWithKsmPage, e.error == nil { return nil }
         return e
@@ -425,6 +448,9 @@ public struct WpPageEvent: Sendable, Equatable {
     public var swapcount: Int?
     public var caller: String?
     public var faultFlags: UInt64?
+    /// Set by `parse` when it refused the line for a number out of range (a negative count,
+    /// a value past 32 bits), not for a missing field.
+    public var hasOutOfRangeValue = false
 
     public init(pfn: UInt64, decision: ObservedDecision) {
         self.pfn = pfn; self.decision = decision
@@ -454,7 +480,17 @@ public struct WpPageEvent: Sendable, Equatable {
         var pfn: UInt64?
         var decision: ObservedDecision?
         var s = KeyValueScanner(b, payload)
-        func int(_ v: ByteRange) -> Int? { b.decimal(v).map { Int($0) } }
+        var outOfRange = false
+        /// A count or size: 0…Int32.max, as the kernel's fields hold (a value past that is
+        /// damage, and a wrapped one could pass for evidence).
+        func int(_ v: ByteRange) -> Int? { ranged(v, 0...Int64(Int32.max)) }
+        /// A raw `_mapcount`: -1 for an unmapped page.
+        func signedInt(_ v: ByteRange) -> Int? { ranged(v, -1...Int64(Int32.max)) }
+        func ranged(_ v: ByteRange, _ range: ClosedRange<Int64>) -> Int? {
+            if let x = b.decimal(v), range.contains(x) { return Int(x) }
+            if b.isOutOfRangeNumber(v, min: range.lowerBound, max: range.upperBound) { outOfRange = true }
+            return nil
+        }
         while let (k, v) = s.next() {
             // Keys with a prefix (`new_*`, `old_*`) describe other pages or later states.
             // One jump on the key's length, then its first byte, then the exact word.
@@ -466,7 +502,7 @@ public struct WpPageEvent: Sendable, Equatable {
                 else if c == 0x6C, b.equals(k, "lru") { e.lru = b.flag(v) }
                 else if c == 0x6C, b.equals(k, "lvl") { e.level = b.string(v) }
             case 4:
-                if c == 0x74, b.equals(k, "tgid") { e.tgid = b.decimal(v).map { Int32(truncatingIfNeeded: $0) } }
+                if c == 0x74, b.equals(k, "tgid") { e.tgid = int(v).map { Int32($0) } }
                 else if c == 0x61, b.equals(k, "addr") { e.addr = b.hex(v) }
                 else if c == 0x61, b.equals(k, "anon") { e.anon = b.flag(v) }
                 else if c == 0x7A, b.equals(k, "zero") { e.zero = b.flag(v) }
@@ -496,7 +532,7 @@ public struct WpPageEvent: Sendable, Equatable {
             case 11:
                 if c == 0x66, b.equals(k, "fault_flags") { e.faultFlags = b.hex(v) }
             case 12:
-                if c == 0x6D, b.equals(k, "mapcount_raw") { e.mapcountRaw = int(v) }
+                if c == 0x6D, b.equals(k, "mapcount_raw") { e.mapcountRaw = signedInt(v) }
             case 14:
                 if c == 0x66, b.equals(k, "folio_mapcount") { e.folioMapcount = int(v) }
                 else if c == 0x61, b.equals(k, "anon_exclusive") { e.anonExclusive = b.flag(v) }
@@ -506,7 +542,8 @@ public struct WpPageEvent: Sendable, Equatable {
                 break
             }
         }
-        guard let pfn, let decision else { return false }
+        e.hasOutOfRangeValue = outOfRange
+        guard let pfn, let decision, !outOfRange else { return false }
         e.pfn = pfn
         e.decision = decision
         return true
@@ -524,7 +561,8 @@ public struct ForkEvent: Sendable, Equatable {
         while let (k, v) = s.next() {
             if b.equals(k, "pid") { parent = b.decimal(v) } else if b.equals(k, "child_pid") { child = b.decimal(v) }
         }
-        guard let parent, let child else { return nil }
-        return ForkEvent(parentPid: Int32(truncatingIfNeeded: parent), childPid: Int32(truncatingIfNeeded: child))
+        guard let parent = parent.flatMap({ Int32(exactly: $0) }), let child = child.flatMap({ Int32(exactly: $0) }),
+              parent >= 0, child >= 0 else { return nil }
+        return ForkEvent(parentPid: parent, childPid: child)
     }
 }

@@ -28,6 +28,9 @@ public enum ParseIssue: String, CaseIterable, Sendable {
     case malformedPayload = "malformed-payload"
     case timestampRegression = "timestamp-regression"
     case countGap = "count-gap"
+    /// A number outside what the kernel can print there (a 32-bit field holding more, a
+    /// negative count, a timestamp past 2^63 ns): the line is not used.
+    case valueOutOfRange = "value-out-of-range"
 }
 
 public struct ParsedLine: Sendable {
@@ -48,6 +51,11 @@ public struct ParsedLine: Sendable {
 }
 
 public enum LineParser {
+    /// The widest `(tgid)` column searched for: `(` plus up to 18 digits or dashes, padding, `)`.
+    static let maxTgidField = 32
+    /// Seconds from which the nanoseconds may not fit in an `Int64` (checked exactly there).
+    static let maxTimestampSeconds: Int64 = (Int64.max - 999_999_999) / 1_000_000_000
+
     /// Parses one line (without its newline).
     public static func parse(_ b: UnsafeRawBufferPointer) -> ParsedLine {
         var out = ParsedLine()
@@ -159,6 +167,8 @@ public enum LineParser {
             }
             if k > j + 1, k - (j + 1) <= 18, k + 1 < end, p[k] == 0x5D, p[k + 1] == asciiSpace,
                parseTaskField(p, i0, j, &out) {
+                if case .malformed = out.kind { return true }
+                guard cpu <= Int64(Int32.max) else { out.kind = .malformed(.valueOutOfRange); return true }
                 out.cpu = Int32(truncatingIfNeeded: cpu)
                 return parseAfterCPU(p, k + 1, end, &out)
             }
@@ -166,7 +176,8 @@ public enum LineParser {
         }
     }
 
-    /// Parses `<comm>-<pid> [(<tgid>)] ` ending right before `cpuBracket`.
+    /// Parses `<comm>-<pid> [(<tgid>)] ` ending right before `cpuBracket`. A pid or tgid past
+    /// 32 bits makes the line `.malformed(.valueOutOfRange)` (and returns true: decided).
     @inline(__always)
     private static func parseTaskField(
         _ p: UnsafePointer<UInt8>, _ i0: Int, _ cpuBracket: Int, _ out: inout ParsedLine
@@ -174,7 +185,7 @@ public enum LineParser {
         var e = cpuBracket
         while e > i0, p[e - 1] == asciiSpace { e -= 1 }
         guard e > i0 else { return false }
-        var tgid: Int32 = -1
+        var tgid: Int64 = -1
         if p[e - 1] == 0x29 { // ')': "(tgid)" or "(-----)"
             guard let t = parseTgid(p, i0, &e) else { return false }
             tgid = t
@@ -184,8 +195,12 @@ public enum LineParser {
         guard q < e, q > i0, p[q - 1] == 0x2D, e - q <= 18 else { return false }
         var pid: Int64 = 0
         for x in q..<e { pid = pid &* 10 &+ Int64(p[x] &- 0x30) }
+        if pid > Int64(Int32.max) || tgid > Int64(Int32.max) {
+            out.kind = .malformed(.valueOutOfRange)
+            return true
+        }
         out.pid = Int32(truncatingIfNeeded: pid)
-        out.tgid = tgid
+        out.tgid = Int32(truncatingIfNeeded: tgid)
         out.comm = ByteRange(i0, q - 1)
         return true
     }
@@ -209,16 +224,22 @@ public enum LineParser {
     }
 
     /// `(tgid)` or `(-----)` ending at `e` (exclusive); moves `e` before it and the spaces
-    /// ahead of it. Nil when it is neither.
-    private static func parseTgid(_ p: UnsafePointer<UInt8>, _ i0: Int, _ e: inout Int) -> Int32? {
+    /// ahead of it. Nil when it is neither; -1 for dashes.
+    ///
+    /// The `(` is looked for in the last `maxTgidField` bytes only: a line may hold a `)[`
+    /// at every other byte, and a search back to the line's start from each would make the
+    /// parse quadratic in the line's length.
+    private static func parseTgid(_ p: UnsafePointer<UInt8>, _ i0: Int, _ e: inout Int) -> Int64? {
         var s = e - 1
-        while s > i0, p[s - 1] != 0x28 { s -= 1 }
-        guard s > i0 else { return nil }
+        let floor = max(i0, e - maxTgidField)
+        while s > floor, p[s - 1] != 0x28 { s -= 1 }
+        guard s > i0, p[s - 1] == 0x28 else { return nil }
         let b = UnsafeRawBufferPointer(start: p, count: e)
         let inner = ByteRange(b.skipSpaces(from: s, to: e - 1), e - 1)
-        var tgid: Int32 = -1
+        var tgid: Int64 = -1
         if let v = b.decimal(inner) {
-            tgid = Int32(truncatingIfNeeded: v)
+            guard v >= 0 else { return nil }
+            tgid = v
         } else {
             for x in inner.start..<inner.end where p[x] != 0x2D { return nil }
         }
@@ -272,6 +293,7 @@ public enum LineParser {
             guard tok > i, p[tok - 1] == 0x3A else { return false }
         }
         guard parseTimestamp(p, i, tok - 1, limit: end, &out) else { return false }
+        if !out.hasTimestamp { return true } // decided: out of range
         return parseEventName(p, tok, end, &out)
     }
 
@@ -300,7 +322,9 @@ public enum LineParser {
         return v
     }
 
-    /// `sec.frac` (any number of decimals up to 9) → ns; a bare integer → ticks.
+    /// `sec.frac` (any number of decimals up to 9) → ns; a bare integer → ticks. Seconds whose
+    /// nanoseconds pass `Int64.max` (about 292 years) make the line
+    /// `.malformed(.valueOutOfRange)`: returns true with `hasTimestamp` false.
     @inline(__always)
     private static func parseTimestamp(
         _ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, limit: Int, _ out: inout ParsedLine
@@ -331,7 +355,15 @@ public enum LineParser {
             guard d < 10 else { return false }
             frac &+= Int64(d)
         }
-        out.timestamp = secs &* 1_000_000_000 &+ frac
+        if secs >= maxTimestampSeconds {
+            // Near or past 2^63 ns (about 292 years): exact arithmetic decides.
+            let (ns, o1) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+            let (t, o2) = ns.addingReportingOverflow(frac)
+            if o1 || o2 { out.kind = .malformed(.valueOutOfRange); return true }
+            out.timestamp = t
+        } else {
+            out.timestamp = secs &* 1_000_000_000 &+ frac
+        }
         out.timestampIsNanoseconds = true
         out.hasTimestamp = true
         return true

@@ -81,7 +81,7 @@ struct FaultCheckCache {
         switch observed {
         case .reuse: h ^= 0x1111
         case .copy: h ^= 0x2222
-        case .other: h ^= 0x3333
+        case .other(let word): h ^= UInt64(truncatingIfNeeded: word.hashValue) // distinct words, distinct chains
         }
         if joined.stateGap { h = ~h }
         h = (h ^ (h >> 31)) &* 0xD6E8_FEB8_6659_FD93

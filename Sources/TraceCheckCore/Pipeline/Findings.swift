@@ -35,8 +35,13 @@ public struct Findings: Sendable {
     private static let exampleBase = classBase + classSlots                       // [class slot]
     private static let matrixBase = exampleBase + classSlots                      // [word][model][decision]
 
-    /// Observed words in the order first seen: "reuse" and "copy" first, then the others.
+    /// Observed words in the order first seen: "reuse" and "copy" first, then the others, at
+    /// most `maxObservedWords` of them; later distinct words are counted together under
+    /// `otherWordsKey` (each fault keeps its own word).
     private var observedWords: [String] = ["reuse", "copy"]
+    private var observedWordIndex: [String: Int] = ["reuse": 0, "copy": 1]
+    public static let maxObservedWords = 32
+    public static let otherWordsKey = "(other words)"
     private var observedCounts: [Int] = [0, 0]
     private var counters: [Int]
     private var caseWords: [String] = []
@@ -169,8 +174,11 @@ public struct Findings: Sendable {
         case .reuse: return 0
         case .copy: return 1
         case .other(let word):
-            if let k = observedWords.firstIndex(of: word) { return k }
-            observedWords.append(word)
+            if let k = observedWordIndex[word] { return k }
+            let key = observedWords.count >= 2 + Self.maxObservedWords ? Self.otherWordsKey : word
+            if let k = observedWordIndex[key] { return k }
+            observedWords.append(key)
+            observedWordIndex[key] = observedWords.count - 1
             observedCounts.append(0)
             counters += Array(repeating: 0, count: Self.modelCount * Self.decisionCount)
             return observedWords.count - 1

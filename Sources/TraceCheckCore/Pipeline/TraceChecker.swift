@@ -70,7 +70,10 @@ public struct InputStats: Sendable {
 
     public var malformed: Int {
         (issueCounts[.malformedLine] ?? 0) + (issueCounts[.lineTooLong] ?? 0) + (issueCounts[.malformedPayload] ?? 0)
+            + (issueCounts[.valueOutOfRange] ?? 0)
     }
+    /// The lost-event sizes added up past `Int.max` (the sum stops there).
+    public var lostEventsSaturated = false
 }
 
 /// One line of the `--explain` history of a pfn.
@@ -96,10 +99,23 @@ public struct CheckResult: Sendable {
     public var notATrace: [String]
     /// Racy reuse was looked for (the clock orders events across CPUs).
     public var racesChecked: Bool
+    /// Reused faults whose race window was closed early (too many in flight, or too long):
+    /// their racy-reuse check covers only part of the fault.
+    public var racesCutShort = 0
     /// `--explain`: the last events that touched the pfn (bounded), and how many there were.
     public var history: [HistoryEntry] = []
     public var historyTotal = 0
     public var explainedPfn: UInt64?
+
+    /// The one sentence for an input that holds no trace event.
+    public static func notATraceMessage(_ path: String) -> String {
+        "\(InputError.displayName(path)): not a trace: no page_ref, ksm, wp_page or other known tracepoint event in it"
+    }
+
+    /// Every error sentence, in order: unreadable or damaged inputs, then inputs that are not traces.
+    public var errorMessages: [String] {
+        errors.map(\.message) + notATrace.map(Self.notATraceMessage)
+    }
 
     /// 0 no divergence, 1 divergences found, 2 the input itself is broken (DESIGN.md).
     public var exitStatus: Int32 {
@@ -134,6 +150,8 @@ public struct TraceChecker {
     private var race = RaceWatch()
     /// Taken out (`take()`) as they are emitted: moved, not copied.
     private var held: [FaultRecord?] = []
+    /// The most entries `held` had at once (tests check it stays bounded).
+    private(set) var heldPeak = 0
     private var heldHead = 0
     private var heldBaseID = 0
     private var nextFaultID = 0
@@ -145,6 +163,10 @@ public struct TraceChecker {
     private var checks = FaultCheckCache(models: [])
     private var counts = EventCounts()
     private let flagsCache = FlagsCache()
+    /// Events of the current input that show it is a trace (`handleEvent`).
+    private var traceEventsInFile = 0
+    /// Set when the current input must not be read further (its header names another kernel).
+    private var refusal: InputError?
 
     public init(options: CheckOptions) {
         self.options = options
@@ -176,9 +198,10 @@ public struct TraceChecker {
         var errors: [InputError] = []
         var notATrace: [String] = []
         for path in paths {
-            let eventsBefore = stats.events
             let linesBefore = stats.lines
-            let malformedBefore = stats.malformed
+            traceEventsInFile = 0
+            refusal = nil
+            let errorsBefore = errors.count
             do {
                 let source = try openByteSource(path: path)
                 var splitter = LineSplitter(source: source)
@@ -190,20 +213,22 @@ public struct TraceChecker {
                         line, number, cut, prepared in
                         self.handle(line, number: number, cut: cut, file: path, prepared: prepared,
                                     onStart: onStart, onFault: onFault)
+                        if let e = self.refusal { throw e }
                     }
                 } else {
                     try splitter.forEachLine { line, number, cut in
                         self.handle(line, number: number, cut: cut, file: path, onStart: onStart, onFault: onFault)
+                        if let e = self.refusal { throw e }
                     }
                 }
                 stats.bytesRead += splitter.source.decompressedBytesProduced
             } catch let e as InputError {
-                errors.append(e)
+                errors.append(e.reached(line: stats.lines - linesBefore))
             } catch {
                 errors.append(.readError(path: path, errno: 0, reason: "\(error)"))
             }
-            // Nothing but garbage: not a trace at all.
-            if stats.events == eventsBefore, stats.malformed > malformedBefore, stats.lines > linesBefore {
+            // Readable, but no line of it is a trace event: a README, a binary, an empty file.
+            if errors.count == errorsBefore, traceEventsInFile == 0 {
                 notATrace.append(path)
             }
         }
@@ -214,7 +239,7 @@ public struct TraceChecker {
         return CheckResult(
             findings: findings, stats: stats, models: models, expectedModel: expected, kernel: kernel,
             inputs: paths, pages: replayer.pageCount, errors: errors, notATrace: notATrace,
-            racesChecked: racesCheckable, history: history, historyTotal: historyTotal,
+            racesChecked: racesCheckable, racesCutShort: race.cutShort, history: history, historyTotal: historyTotal,
             explainedPfn: options.explainPfn)
     }
 
@@ -244,10 +269,16 @@ public struct TraceChecker {
         case .blank: stats.blankLines += 1
         case .header: stats.headerLines += 1
         case .annotation: stats.annotationLines += 1
-        case .metadata: readMetadata(b, p.payload)
+        case .metadata: readMetadata(b, p.payload, file: file)
         case .lost(_, let count):
             stats.lostMarkers += 1
-            if let count { stats.lostEvents += count } else { stats.lostMarkersWithoutCount += 1 }
+            if let count {
+                let (sum, overflow) = stats.lostEvents.addingReportingOverflow(count)
+                stats.lostEvents = overflow ? .max : sum
+                if overflow { stats.lostEventsSaturated = true }
+            } else {
+                stats.lostMarkersWithoutCount += 1
+            }
             replayer.lostEvents()
             if options.explainPfn != nil { remember(b, file, number) } // a loss touches every page
         case .malformed(let issue): note(issue, file, number)
@@ -255,7 +286,7 @@ public struct TraceChecker {
         }
     }
 
-    private mutating func readMetadata(_ b: UnsafeRawBufferPointer, _ payload: ByteRange) {
+    private mutating func readMetadata(_ b: UnsafeRawBufferPointer, _ payload: ByteRange, file: String) {
         stats.headerLines += 1
         var s = KeyValueScanner(b, payload)
         while let (k, v) = s.next() {
@@ -264,6 +295,12 @@ public struct TraceChecker {
             } else if b.equals(k, "clock") {
                 stats.metadataClock = b.string(v)
             }
+        }
+        // A header naming another kernel than an earlier one: its lines would be read with the
+        // wrong conventions (the page_ref mapcount, the expected rules), so the input is refused.
+        if options.kernel == nil, let k = stats.metadataKernel, let current = kernel, k != current {
+            refusal = .mixedKernels(path: file, kernel: k, earlier: current)
+            return
         }
         // The header names the kernel unless the user did; only before anything was judged.
         if options.kernel == nil, !started, let k = stats.metadataKernel, kernel == nil {
@@ -279,6 +316,7 @@ public struct TraceChecker {
     ) {
         stats.events += 1
         seq &+= 1
+
         if p.hasTimestamp {
             if p.timestampIsNanoseconds == lastTimestampIsNs, p.timestamp < lastTimestamp {
                 note(.timestampRegression, file, number) // counted, never reordered
@@ -296,6 +334,14 @@ public struct TraceChecker {
             name = EventName.classify(b, p.name)
             if case .pageRef(let op) = name { pageRef = PageRefEvent.parse(op, b, p.payload, flagsCache: flagsCache) }
         }
+        // An ftrace prefix, or a known event name, shows the input is a trace.
+        if p.hasTimestamp {
+            traceEventsInFile &+= 1
+        } else if case .other = name {
+            if KnownTracepoints.contains(b, p.name) { traceEventsInFile &+= 1 }
+        } else {
+            traceEventsInFile &+= 1
+        }
         if !race.isIdle {
             let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
             settle(race.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
@@ -304,7 +350,7 @@ public struct TraceChecker {
         case .pageRef(let op):
             counts.family[EventCounts.pageRef] &+= 1
             counts.pageRefOps[Int(op.rawValue)] &+= 1
-            guard let e = pageRef else { note(.malformedPayload, file, number); return }
+            guard let e = pageRef else { note(PageRefEvent.rejection(op, b, p.payload), file, number); return }
             if !replayer.apply(e, pid: p.pid, seq: seq) { note(.countGap, file, number) }
             if e.pfn == options.explainPfn { remember(b, file, number) }
         case .ksm(let kind):
@@ -315,7 +361,8 @@ public struct TraceChecker {
             if let pfn = e.pfn, pfn == options.explainPfn { remember(b, file, number) }
         case .processFork:
             counts.family[EventCounts.processFork] &+= 1
-            if let e = ForkEvent.parse(b, p.payload) { replayer.apply(e, seq: seq) }
+            guard let e = ForkEvent.parse(b, p.payload) else { note(.malformedPayload, file, number); return }
+            replayer.apply(e, seq: seq)
         case .marker:
             counts.family[EventCounts.marker] &+= 1
         case .other:
@@ -323,7 +370,10 @@ public struct TraceChecker {
         case .wpPage:
             counts.family[EventCounts.wpPage] &+= 1
             var wp = WpPageEvent(pfn: 0, decision: .copy)
-            guard WpPageEvent.parse(b, p.payload, into: &wp) else { note(.malformedPayload, file, number); return }
+            guard WpPageEvent.parse(b, p.payload, into: &wp) else {
+                note(wp.hasOutOfRangeValue ? .valueOutOfRange : .malformedPayload, file, number)
+                return
+            }
             judge(wp, b, p, number: number, file: file, onStart: onStart, onFault: onFault)
         }
     }
@@ -356,15 +406,17 @@ public struct TraceChecker {
         let id = nextFaultID
         nextFaultID += 1
         if wp.decision == .reuse, hasTask, racesCheckable {
-            race.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: wp.headPfn, seq: seq,
-                      ts: p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil)
             awaiting.insert(id)
             held.append(record)
+            heldPeak = max(heldPeak, held.count)
+            settle(race.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: wp.headPfn, seq: seq,
+                             ts: p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil), onFault)
         } else if held.count == heldHead {
             heldBaseID = id + 1
             emit(record, onFault)
         } else {
             held.append(record)
+            heldPeak = max(heldPeak, held.count)
         }
     }
 
@@ -403,6 +455,11 @@ public struct TraceChecker {
         }
         if heldHead == held.count {
             held.removeAll(keepingCapacity: true)
+            heldHead = 0
+        } else if heldHead >= 4096, heldHead * 2 >= held.count {
+            // Faults keep arriving while one waits: drop the emitted prefix so the array
+            // holds only the faults still waiting and those behind them.
+            held.removeFirst(heldHead)
             heldHead = 0
         }
     }

@@ -2,14 +2,17 @@
 /// distinct page, never per event).
 ///
 /// Open addressing with linear probing over one array of (pfn, state) slots. The pfn is
-/// mixed (Fibonacci hashing) and mapped onto any table size by a multiply-high, so the table
+/// mixed with a per-table random seed (so a capture cannot pick pfns that all land on the same
+/// slots: it would not know where they land) and mapped onto any table size by a
+/// multiply-high, so the table
 /// grows by half (not double) when it reaches 3/4 load: less memory per page, and a smaller
 /// peak while the old and the new arrays coexist during a growth. A page_ref event reads and
 /// writes one page at random: keeping the state next to its key makes that one cache miss,
 /// not two. One slot costs `MemoryLayout<Slot>.stride` bytes (8 for the pfn plus the state);
 /// with the load between 1/2 and 3/4 that is 64 to 96 bytes per tracked page for a 40-byte
 /// `PageState` (`PageTableTests` pins the budget). `UInt64.max` marks an empty slot; a page
-/// with that pfn is kept aside.
+/// with that pfn is kept aside. An insertion more than `maxProbe` slots from its home slot
+/// (bad luck, or a seed guessed) grows the table with a new seed, so runs stay short.
 public struct PageTable: Sendable {
     struct Slot: Sendable {
         var key: UInt64
@@ -23,6 +26,11 @@ public struct PageTable: Sendable {
 
     private var slots: [Slot]
     private var maxCount: Int
+    private var seed: UInt64
+    /// The farthest an insertion may land from its home slot before the table is rebuilt.
+    static let maxProbe = 256
+    /// Rebuilds forced by a long probe (for tests and the benchmark).
+    public private(set) var reseeds = 0
     /// The size before the last growth (the benchmark's peak estimate).
     private var previousCapacity = 0
     /// The page whose pfn is the empty marker, if the capture has one.
@@ -31,9 +39,16 @@ public struct PageTable: Sendable {
     private var stored = 0
 
     public init() {
+        var rng = SystemRandomNumberGenerator()
+        self.init(seed: rng.next())
+    }
+
+    /// A fixed seed, for tests that need a known layout.
+    init(seed: UInt64) {
         let capacity = Self.minimumCapacity
         slots = Array(repeating: Slot(key: Self.empty, state: PageState()), count: capacity)
         maxCount = capacity / 4 * 3
+        self.seed = seed
     }
 
     /// Distinct pages tracked.
@@ -47,19 +62,29 @@ public struct PageTable: Sendable {
 
     public static var slotBytes: Int { MemoryLayout<Slot>.stride }
 
-    /// The pfn's first slot in a table of `capacity` slots.
-    @inline(__always) private static func home(_ pfn: UInt64, _ capacity: Int) -> Int {
-        let mixed = (pfn &* 0x9E37_79B9_7F4A_7C15) ^ (pfn >> 29)
-        return Int(truncatingIfNeeded: mixed.multipliedFullWidth(by: UInt64(capacity)).high)
+    /// The pfn's first slot in a table of `capacity` slots: the seeded pfn through a bijective
+    /// mixer (every output bit depends on every input bit), then a multiply-high.
+    @inline(__always) private static func home(_ pfn: UInt64, _ capacity: Int, _ seed: UInt64) -> Int {
+        var x = pfn ^ seed
+        x = (x ^ (x >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        x = (x ^ (x >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        x ^= x >> 32
+        return Int(truncatingIfNeeded: x.multipliedFullWidth(by: UInt64(capacity)).high)
     }
 
-    @inline(__always) private func home(_ pfn: UInt64) -> Int { Self.home(pfn, slots.count) }
+    @inline(__always) private func home(_ pfn: UInt64) -> Int { Self.home(pfn, slots.count, seed) }
+
+    /// How far `index` lies past the home slot of `pfn`.
+    @inline(__always) private func distance(_ pfn: UInt64, _ index: Int) -> Int {
+        let h = home(pfn)
+        return index >= h ? index - h : index + slots.count - h
+    }
 
     /// The slot holding `pfn`, or the empty slot where it would go.
     @inline(__always) private func find(_ pfn: UInt64) -> (index: Int, found: Bool) {
         slots.withUnsafeBufferPointer { s in
             let n = s.count
-            var i = Self.home(pfn, n)
+            var i = Self.home(pfn, n, seed)
             while true {
                 let key = s[i].key
                 if key == pfn { return (i, true) }
@@ -83,6 +108,11 @@ public struct PageTable: Sendable {
                 if found {
                     slots[i].state = newValue
                 } else {
+                    if distance(pfn, i) > Self.maxProbe {
+                        reseedAndGrow()
+                        self[pfn] = newValue
+                        return
+                    }
                     slots[i] = Slot(key: pfn, state: newValue)
                     stored += 1
                     if stored > maxCount { grow() }
@@ -106,6 +136,10 @@ public struct PageTable: Sendable {
         // Grow first if this insertion would pass the load limit, so the index stays valid.
         if stored + 1 > maxCount {
             grow()
+            return slot(for: pfn)
+        }
+        if distance(pfn, i) > Self.maxProbe {
+            reseedAndGrow()
             return slot(for: pfn)
         }
         slots[i] = Slot(key: pfn, state: PageState())
@@ -142,15 +176,25 @@ public struct PageTable: Sendable {
         stored -= 1
     }
 
+    /// A long probe run: a new seed scatters it, and the growth keeps this from repeating
+    /// at the same size.
+    private mutating func reseedAndGrow() {
+        var rng = SystemRandomNumberGenerator()
+        seed = rng.next()
+        reseeds += 1
+        grow()
+    }
+
     private mutating func grow() {
         let old = slots
         previousCapacity = old.count
         let capacity = old.count + old.count / 2
         slots = Array(repeating: Slot(key: Self.empty, state: PageState()), count: capacity)
         maxCount = capacity / 4 * 3
+        let seed = self.seed
         slots.withUnsafeMutableBufferPointer { s in
             for slot in old where slot.key != Self.empty {
-                var i = Self.home(slot.key, capacity)
+                var i = Self.home(slot.key, capacity, seed)
                 while s[i].key != Self.empty {
                     i += 1
                     if i == capacity { i = 0 }

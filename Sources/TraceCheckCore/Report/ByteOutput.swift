@@ -142,38 +142,58 @@ public final class ByteOutput {
         count = at + digits
     }
 
-    /// A JSON string, quoted and escaped exactly as `JSONObject.appendEscaped` does.
+    /// A JSON string, quoted and escaped (`JSONString.write`).
     func appendJSONString(_ s: String) {
         var s = s
         s.withUTF8 { u in
-            reserve(u.count + 2)
-            base[count] = 0x22
-            count += 1
-            var plain = true
-            for c in u where c < 0x20 || c == 0x22 || c == 0x5C { plain = false; break }
-            if plain {
-                if let p = u.baseAddress { (base + count).update(from: p, count: u.count) }
-                count += u.count
-            } else {
-                for c in u { appendEscapedByte(c) }
-            }
-            append(0x22)
+            reserve(JSONString.maxBytes(u.count))
+            count += JSONString.write(u, to: base + count)
         }
     }
+}
 
-    private func appendEscapedByte(_ c: UInt8) {
+/// The one JSON string writer: every string that reaches JSON output goes through `write`
+/// (`ByteOutput`, `ByteCursor` and `JSONObject` all call it), so every key and value is quoted
+/// and escaped the same way (RFC 8259: `"`, `\`, and control characters; the input is valid
+/// UTF-8, as Swift strings are).
+enum JSONString {
+    /// The most bytes `write` produces for `n` bytes of text.
+    @inline(__always) static func maxBytes(_ n: Int) -> Int { 6 * n + 2 }
+
+    /// Writes `u` quoted and escaped at `p` (room for `maxBytes(u.count)`); returns the bytes written.
+    @inline(__always)
+    static func write(_ u: UnsafeBufferPointer<UInt8>, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        p[0] = 0x22
+        var n = 1
+        var plain = true
+        for c in u where c < 0x20 || c == 0x22 || c == 0x5C { plain = false; break }
+        if plain {
+            if let b = u.baseAddress { (p + 1).update(from: b, count: u.count) }
+            n += u.count
+        } else {
+            for c in u { n += escape(c, to: p + n) }
+        }
+        p[n] = 0x22
+        return n + 1
+    }
+
+    private static func escape(_ c: UInt8, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        func two(_ second: UInt8) -> Int { p[0] = 0x5C; p[1] = second; return 2 }
         switch c {
-        case 0x22: append("\\\"")
-        case 0x5C: append("\\\\")
-        case 0x0A: append("\\n")
-        case 0x0D: append("\\r")
-        case 0x09: append("\\t")
+        case 0x22: return two(0x22)
+        case 0x5C: return two(0x5C)
+        case 0x0A: return two(0x6E)
+        case 0x0D: return two(0x72)
+        case 0x09: return two(0x74)
         case 0..<0x20:
-            append("\\u00")
             let hex: StaticString = "0123456789abcdef"
-            append(hex.utf8Start[Int(c >> 4)])
-            append(hex.utf8Start[Int(c & 0xF)])
-        default: append(c)
+            p[0] = 0x5C; p[1] = 0x75; p[2] = 0x30; p[3] = 0x30
+            p[4] = hex.utf8Start[Int(c >> 4)]
+            p[5] = hex.utf8Start[Int(c & 0xF)]
+            return 6
+        default:
+            p[0] = c
+            return 1
         }
     }
 }
@@ -243,41 +263,9 @@ struct ByteCursor {
         p += digits
     }
 
-    /// As `ByteOutput.appendJSONString`: quoted, escaped; at most 6 bytes per input byte + 2.
+    /// As `ByteOutput.appendJSONString` (`JSONString.write`); at most 6 bytes per input byte + 2.
     @inline(__always) mutating func putJSONString(_ s: String) {
         var s = s
-        s.withUTF8 { u in
-            p[0] = 0x22
-            p += 1
-            var plain = true
-            for c in u where c < 0x20 || c == 0x22 || c == 0x5C { plain = false; break }
-            if plain {
-                if let b = u.baseAddress { p.update(from: b, count: u.count) }
-                p += u.count
-            } else {
-                for c in u { putEscaped(c) }
-            }
-            p[0] = 0x22
-            p += 1
-        }
-    }
-
-    private mutating func putEscaped(_ c: UInt8) {
-        switch c {
-        case 0x22: put("\\\"")
-        case 0x5C: put("\\\\")
-        case 0x0A: put("\\n")
-        case 0x0D: put("\\r")
-        case 0x09: put("\\t")
-        case 0..<0x20:
-            put("\\u00")
-            let hex: StaticString = "0123456789abcdef"
-            p[0] = hex.utf8Start[Int(c >> 4)]
-            p[1] = hex.utf8Start[Int(c & 0xF)]
-            p += 2
-        default:
-            p[0] = c
-            p += 1
-        }
+        s.withUTF8 { u in p += JSONString.write(u, to: p) }
     }
 }

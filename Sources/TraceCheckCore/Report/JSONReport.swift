@@ -206,7 +206,8 @@ public enum JSONReport {
         o.object("issues", issues)
         o.int("lost_events", r.stats.lostEvents)
         o.int("lost_markers", r.stats.lostMarkers)
-        o.strings("errors", r.errors.map(\.message) + r.notATrace.map { "\($0): not a trace: no event line found" })
+        o.int("racy_reuse_cut_short", r.racesCutShort)
+        o.strings("errors", r.errorMessages)
         o.int("exit_status", r.exitStatus)
         return o
     }

@@ -1,5 +1,5 @@
 /// A minimal JSON object builder for our own flat documents: keys in insertion order (stable
-/// output for golden tests and diffs), strings escaped per RFC 8259.
+/// output for golden tests and diffs); keys and strings escaped by `JSONString.write`.
 public struct JSONObject {
     private var body = ""
     private var first = true
@@ -8,7 +8,8 @@ public struct JSONObject {
 
     private mutating func key(_ k: String) {
         if first { first = false } else { body += "," }
-        body += "\""; body += k; body += "\":"
+        JSONObject.appendEscaped(k, to: &body)
+        body += ":"
     }
 
     public mutating func string(_ k: String, _ v: String?) {
@@ -56,20 +57,12 @@ public struct JSONObject {
     public var text: String { "{" + body + "}" }
 
     static func appendEscaped(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
+        var s = s
+        s.withUTF8 { u in
+            let escaped = [UInt8](unsafeUninitializedCapacity: JSONString.maxBytes(u.count)) { buffer, count in
+                count = JSONString.write(u, to: buffer.baseAddress!)
             }
+            out += String(decoding: escaped, as: UTF8.self)
         }
-        out += "\""
     }
 }

@@ -5,10 +5,10 @@ public enum TextReport {
         var out = ""
         func line(_ s: String = "") { out += s; out += "\n" }
 
-        line("tracecheck: \(r.inputs.joined(separator: ", "))")
-        if let k = r.kernel, let e = r.expectedModel {
+        line("tracecheck: \(r.inputs.map(printable).joined(separator: ", "))")
+        if let k = r.kernel.map(printable), let e = r.expectedModel {
             line("kernel \(k): expected rules \(e.rawValue) (\(e.title))")
-        } else if let k = r.kernel {
+        } else if let k = r.kernel.map(printable) {
             line("kernel \(k): no model covers it; observed decisions are compared with every model")
         } else {
             line("kernel: not given (--kernel) and no metadata header; observed decisions are compared with every model")
@@ -20,6 +20,15 @@ public enum TextReport {
             + "\(s.headerLines) header, \(s.malformed) malformed, \(s.lostMarkers) lost-events markers")
         line("pages tracked: \(r.pages); write faults judged: \(r.findings.faults)"
             + observedSummary(r.findings.observed))
+        if r.exitStatus == 2, r.findings.faults == 0 {
+            // Broken input and nothing judged: no tables, and above all no "No divergences".
+            line()
+            line("Input problems")
+            for p in problemLines(r) { line("  \(p)") }
+            line()
+            line(exitLine(r))
+            return out
+        }
         for w in warnings(r) { line("note: \(w)") }
         line(headline(r))
 
@@ -48,7 +57,7 @@ public enum TextReport {
             let decisions = Decision.allCases.map(\.rawValue).filter { d in matrix.values.contains { $0[d] != nil } }
             var rows: [[String]] = [["\(m.rawValue): observed"] + decisions]
             for (obs, counts) in matrix.sorted(by: { $0.key < $1.key }) {
-                rows.append([obs] + decisions.map { "\(counts[$0] ?? 0)" })
+                rows.append([printable(obs)] + decisions.map { "\(counts[$0] ?? 0)" })
             }
             out += table(rows, indent: 2)
         }
@@ -60,7 +69,9 @@ public enum TextReport {
             let eb = r.expectedModel.map { b.key == .observedVs($0) } ?? false
             return ea != eb ? ea : a.key < b.key
         }
-        if classes.isEmpty {
+        if classes.isEmpty, r.exitStatus == 2 {
+            line("No divergences in what was read (the input is broken: see the errors below).")
+        } else if classes.isEmpty {
             line("No divergences: every determined verdict agrees with the observed decision, and v5.8 and v5.9 agree.")
         } else {
             line("Divergences")
@@ -83,7 +94,7 @@ public enum TextReport {
                 + (shown < r.historyTotal ? " (the last \(shown) shown)" : ""))
             for h in r.history {
                 let place = r.inputs.count > 1 ? "\(h.file):\(h.line)" : "\(h.line)"
-                line("  \(place): \(h.text.trimmingLeadingSpaces())")
+                line("  \(printable(place)): \(printable(String(h.text.trimmingLeadingSpaces())))")
                 if let v = h.verdicts { line("      → \(v)") }
             }
         }
@@ -121,7 +132,7 @@ public enum TextReport {
     static func observedSummary(_ observed: [String: Int]) -> String {
         guard !observed.isEmpty else { return "" }
         let parts = observed.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
-            .map { "\($0.key) \($0.value)" }
+            .map { "\(printable($0.key)) \($0.value)" }
         return " (" + parts.joined(separator: ", ") + ")"
     }
 
@@ -137,11 +148,11 @@ public enum TextReport {
 
     static func example(_ f: FaultRecord, multipleInputs: Bool) -> String {
         var s = "    line \(f.line)"
-        if multipleInputs { s = "    \(f.file):\(f.line)" }
+        if multipleInputs { s = "    \(printable(f.file)):\(f.line)" }
         if let t = f.timestamp { s += "  t=\(formatTime(t, ns: f.timestampIsNanoseconds))" }
-        if let comm = f.comm, let pid = f.pid { s += "  \(comm)-\(pid)" }
+        if let comm = f.comm, let pid = f.pid { s += "  \(printable(comm))-\(pid)" }
         if let cpu = f.cpu { s += " cpu\(cpu)" }
-        s += "  pfn \(JSONReport.hexPfn(f.pfn))  observed \(f.observed.word)\n"
+        s += "  pfn \(JSONReport.hexPfn(f.pfn))  observed \(printable(f.observed.word))\n"
         let inputs = JSONReport.describe(f.inputs).map { name, v -> String in
             switch v {
             case .bool(let b): return "\(name)=\(b ? 1 : 0)"
@@ -164,11 +175,12 @@ public enum TextReport {
         return s
     }
 
+    /// `sec.nanoseconds`; any `Int64` (a negative one too) formats without trapping.
     static func formatTime(_ t: Int64, ns: Bool) -> String {
         guard ns else { return "\(t)" }
-        let secs = t / 1_000_000_000, frac = t % 1_000_000_000
-        let f = String(frac)
-        return "\(secs)." + String(repeating: "0", count: 9 - f.count) + f
+        let magnitude = t.magnitude
+        let f = String(magnitude % 1_000_000_000)
+        return (t < 0 ? "-" : "") + "\(magnitude / 1_000_000_000)." + String(repeating: "0", count: max(0, 9 - f.count)) + f
     }
 
     static func warnings(_ r: CheckResult) -> [String] {
@@ -180,8 +192,12 @@ public enum TextReport {
             w.append("the capture's clock is per-CPU (local): events of different CPUs cannot be ordered, so racy reuse was not checked")
         }
         if s.lostMarkers > 0 {
-            let size = s.lostMarkersWithoutCount > 0 ? "at least \(s.lostEvents)" : "\(s.lostEvents)"
+            let size = s.lostMarkersWithoutCount > 0 || s.lostEventsSaturated ? "at least \(s.lostEvents)" : "\(s.lostEvents)"
             w.append("\(s.lostMarkers) lost-events markers (\(size) events lost): pages not re-synced since are reported as state gaps")
+        }
+        if r.racesCutShort > 0 {
+            w.append("racy reuse: \(r.racesCutShort) reused faults were watched only part of their flight "
+                + "(more than \(RaceWatch.defaultLimitsText)); a race after that is not seen")
         }
         if let n = s.issueCounts[.timestampRegression], n > 0 {
             w.append("timestamps go backwards \(n) times; lines are kept in input order, never reordered")
@@ -194,11 +210,10 @@ public enum TextReport {
         for issue in ParseIssue.allCases {
             guard let n = r.stats.issueCounts[issue], n > 0 else { continue }
             let where_ = r.stats.issueLines.filter { $0.issue == issue }
-                .map { r.inputs.count > 1 ? "\($0.file):\($0.line)" : "\($0.line)" }
+                .map { r.inputs.count > 1 ? "\(printable($0.file)):\($0.line)" : "\($0.line)" }
             out.append("\(issue.rawValue): \(n) line\(n == 1 ? "" : "s") (first at line \(where_.joined(separator: ", ")))")
         }
-        for e in r.errors { out.append("error: \(e.message)") }
-        for p in r.notATrace { out.append("error: \(p): not a trace: no event line found") }
+        for m in r.errorMessages { out.append("error: \(printable(m))") }
         return out
     }
 
@@ -208,6 +223,26 @@ public enum TextReport {
         case 1: return "exit 1: \(r.findings.divergentFaults) of \(r.findings.faults) faults diverge"
         default: return "exit 2: the input is broken (see the errors above); the report covers what was read"
         }
+    }
+
+    /// Text from the capture (or a path) as it may safely reach a terminal: control characters
+    /// (C0, DEL, C1: escape sequences, NULs, carriage returns) and the backslash are written
+    /// as `\xNN` and `\\`, everything else as is.
+    static func printable(_ s: String) -> String {
+        func isControl(_ v: UInt32) -> Bool { v < 0x20 || (v >= 0x7F && v < 0xA0) }
+        guard s.unicodeScalars.contains(where: { isControl($0.value) || $0 == "\\" }) else { return s }
+        var out = ""
+        for u in s.unicodeScalars {
+            if u == "\\" {
+                out += "\\\\"
+            } else if isControl(u.value) {
+                let hex = String(u.value, radix: 16, uppercase: true)
+                out += "\\x" + String(repeating: "0", count: max(0, 2 - hex.count)) + hex
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 
     /// Left-aligned first column, right-aligned numbers.
