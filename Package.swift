@@ -52,6 +52,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The mutation fuzzer: `swift run -c release tracecheck-fuzz --execs 1000000`.
+        .executableTarget(
+            name: "tracecheck-fuzz",
+            dependencies: [
+                "TraceCheckCore",
+                "CZstd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "TraceCheckCoreTests",
             dependencies: ["TraceCheckCore"]
