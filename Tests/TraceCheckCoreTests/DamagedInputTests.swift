@@ -220,6 +220,17 @@ struct DamagedInputTests {
         #expect(r.out.contains("e\\x1B]0;t\\x07-2"))
     }
 
+    /// Found by tracecheck-fuzz: the `--explain` history printed a fault's decision word raw.
+    @Test func explainHistoryEscapesDecisionWords() {
+        let t = "# tracecheck: kernel=6.18.44 clock=global\n"
+            + Self.wp(1, "1.000001", "pfn=0x10 decision=\u{1B}[2J\u{0}nul refcount=1 mapcount=1 anon=1")
+        var options = CheckOptions()
+        options.explainPfn = 0x10
+        let r = Self.run([Array(t.utf8)], options: options)
+        #expect(r.out.contains("→ observed \\x1B[2J\\x00nul;"))
+        #expect(!r.outBytes.contains(0x1B) && !r.outBytes.contains(0x00))
+    }
+
     static let notTraces: [(String, [UInt8])] = [
         ("empty", []),
         ("headers", Array("# tracer: nop\n#\n\n   \n".utf8)),

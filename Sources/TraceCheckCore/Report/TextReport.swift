@@ -95,7 +95,7 @@ public enum TextReport {
             for h in r.history {
                 let place = r.inputs.count > 1 ? "\(h.file):\(h.line)" : "\(h.line)"
                 line("  \(printable(place)): \(printable(String(h.text.trimmingLeadingSpaces())))")
-                if let v = h.verdicts { line("      → \(v)") }
+                if let v = h.verdicts { line("      → \(printable(v))") }
             }
         }
         let problems = problemLines(r)
