@@ -1,4 +1,4 @@
-/// Watches reused pages for the "keyhole reference" race (SEMANTICS.md §6.1): a refcount increment
+/// Watches reused pages for the "keyhole reference" race (DecisionTables.md, "The keyhole-reference race"): a refcount increment
 /// on the faulting pfn by another task between the fault's entry (its `wp_page` line) and its
 /// completion (the faulting task's next event other than its own refcount operations on that
 /// page), not cancelled by a decrement from the same task inside the window.
