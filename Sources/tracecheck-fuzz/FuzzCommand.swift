@@ -85,7 +85,7 @@ struct FuzzCommand: ParsableCommand {
                 print("FAIL exec \(n) (\(format), \(options.describe)): \(failures.joined(separator: "; ")); input saved as \(saved)-*")
                 fflush(nil)
             }
-            if (n + 1) % 50_000 == 0 || n + 1 == execs {
+            if (n + 1) % 10_000 == 0 || n + 1 == execs {
                 print("\(n + 1) executions, \(Int(Double(n + 1) / clock.seconds)) per second; exits \(stats.exits); spawned \(stats.spawned); failures \(stats.failures)")
                 fflush(nil)
             }

@@ -98,7 +98,7 @@ struct Mutator {
         case 0 where !ls.isEmpty: ls.remove(at: rng.below(ls.count))
         case 1 where !ls.isEmpty:
             let i = rng.below(ls.count)
-            for _ in 0..<(1 + rng.below(rng.chance(10) ? 3000 : 4)) { ls.insert(ls[i], at: i) }
+            ls.insert(contentsOf: repeatElement(ls[i], count: 1 + rng.below(rng.chance(10) ? 3000 : 4)), at: i)
         case 2 where ls.count > 1: ls.swapAt(rng.below(ls.count), rng.below(ls.count))
         case 3, 4: ls.insert(Array(rng.pick(Self.attackLines).utf8), at: rng.below(ls.count + 1))
         case 5 where !ls.isEmpty: replaceNumber(&ls[rng.below(ls.count)])
