@@ -97,7 +97,7 @@ struct FuzzCommand: ParsableCommand {
     /// Runs `jobs` copies of this harness, each on its share of the executions with its own
     /// seed and directory, and fails if any of them does.
     func runJobs() throws {
-        let me = Self.siblingBinary().replacingLastComponent(with: "tracecheck-fuzz")
+        let me = Self.ownPath()
         var pids: [pid_t] = []
         for k in 0..<jobs {
             let share = execs / jobs + (k < execs % jobs ? 1 : 0)
@@ -197,12 +197,15 @@ struct FuzzCommand: ParsableCommand {
         }
     }
 
-    static func siblingBinary() -> String {
+    static func ownPath() -> String {
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        guard n > 0 else { return "tracecheck" }
-        let me = String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return String(me[..<(me.lastIndex(of: "/") ?? me.startIndex)]) + "/tracecheck"
+        guard n > 0 else { return "tracecheck-fuzz" }
+        return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func siblingBinary() -> String {
+        ownPath().replacingLastComponent(with: "tracecheck")
     }
 }
 
