@@ -141,10 +141,11 @@ static int make_instance(char *inst, size_t len, const char *suffix)
     return 0;
 }
 
+/* The instance exists before the command is forked, so the command's environment can name
+ * its trace_marker; the pid filter is set once the command's pid is known. */
 static int setup_proc_instance(pid_t child)
 {
     char pid[32];
-    if (make_instance(inst_proc, sizeof inst_proc, "proc") < 0) return -1;
     snprintf(pid, sizeof pid, "%d", (int)child);
     if (inst_write(inst_proc, "options/event-fork", "1") || inst_write(inst_proc, "set_event_pid", pid)) return -1;
     for (size_t i = 0; i < sizeof proc_events / sizeof proc_events[0]; i++) {
@@ -702,6 +703,7 @@ int main(int argc, char **argv)
     rb = ring_buffer__new(bpf_map__fd(skel->maps.records), on_record, NULL, NULL);
     if (!rb) { fail("cannot open the ring buffer"); goto out; }
 
+    if (make_instance(inst_proc, sizeof inst_proc, "proc") < 0) goto out;
     if (pipe2(go, O_CLOEXEC) < 0) goto out;
     child = fork();
     if (child < 0) { fail("fork: %s", strerror(errno)); goto out; }
