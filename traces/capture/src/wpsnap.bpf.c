@@ -47,6 +47,14 @@ struct {
     __type(value, __u8);
 } tracked SEC(".maps");
 
+/* The mm of every tracked process, for the loader's KSM event filter. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 8192);
+    __type(key, __u64);
+    __type(value, __u32);
+} tracked_mms SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
     __uint(map_flags, BPF_F_NO_PREALLOC);
@@ -293,6 +301,8 @@ static __always_inline void on_fault(__u64 addr, struct pt_regs *regs, __u64 err
     bpf_get_current_comm(r->comm, sizeof r->comm);
     r->lvl = walk(task->mm, addr, &entry, &pfn);
     r->pte = entry;
+    __u64 mm = as_number(task->mm);
+    if (mm && !bpf_map_lookup_elem(&tracked_mms, &mm)) bpf_map_update_elem(&tracked_mms, &mm, &r->tgid, BPF_ANY);
     read_page(pfn, &r->old);
     int present = (r->lvl == LVL_PTE || r->lvl == LVL_PMD) && (entry & PTE_PRESENT);
     r->kind = (err & 2) && present && !(entry & PTE_RW) ? KIND_WP : KIND_OTHER;
@@ -384,6 +394,10 @@ int BPF_PROG(process_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
         bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY);
         arm_pid = 0;
     }
+    if (bpf_map_lookup_elem(&tracked, &tgid)) {
+        __u64 mm = as_number(p->mm);
+        if (mm) bpf_map_update_elem(&tracked_mms, &mm, &tgid, BPF_ANY);
+    }
     return 0;
 }
 
@@ -394,6 +408,8 @@ int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child
     if (ptgid != ctgid && bpf_map_lookup_elem(&tracked, &ptgid)) {
         __u8 one = 1;
         bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
+        __u64 mm = as_number(child->mm);
+        if (mm) bpf_map_update_elem(&tracked_mms, &mm, &ctgid, BPF_ANY);
     }
     return 0;
 }
@@ -404,5 +420,9 @@ int BPF_PROG(process_exit, struct task_struct *p, bool group_dead)
     if (!is_tracked()) return 0;
     struct wp_record *r = bpf_task_storage_get(&pending, p, 0, 0);
     if (r && r->active) close_record(r, DONE_EXIT);
+    if (group_dead) {
+        __u32 tgid = p->tgid;
+        bpf_map_delete_elem(&tracked, &tgid);
+    }
     return 0;
 }

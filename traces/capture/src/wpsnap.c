@@ -10,6 +10,7 @@
  * failed. Everything it changes in tracefs is put back on every exit path.
  */
 #define _GNU_SOURCE
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -162,6 +163,7 @@ static int setup_ksm_instance(void)
     snprintf(path, sizeof path, "%s/events/ksm", TRACEFS);
     if (access(path, F_OK) != 0) return 0; /* no KSM on this kernel */
     if (make_instance(inst_ksm, sizeof inst_ksm, "ksm") < 0) return -1;
+    if (getenv("WPSNAP_DEBUG")) inst_write(inst_ksm, "options/hash-ptr", "0");
     return inst_write(inst_ksm, "events/ksm/enable", "1");
 }
 
@@ -212,6 +214,84 @@ static long long instance_overruns(const char *inst)
         fclose(f);
     }
     return total;
+}
+
+/* The KSM events that carry an mm are limited to the mms of the traced processes; ksmd
+ * emits them for every process that uses KSM. The filter follows the set as it changes. */
+static char ksm_filter[16384];
+
+static void update_ksm_filter(void)
+{
+    if (!inst_ksm[0]) return;
+    char next[sizeof ksm_filter];
+    size_t at = 0;
+    __u64 key, prev;
+    int fd = bpf_map__fd(skel->maps.tracked_mms);
+    int first = 1, err = bpf_map_get_next_key(fd, NULL, &key);
+    while (!err) {
+        int n = snprintf(next + at, sizeof next - at, "%smm == 0x%llx", first ? "" : " || ", (unsigned long long)key);
+        if (n < 0 || (size_t)n >= sizeof next - at) break;
+        at += n;
+        first = 0;
+        prev = key;
+        err = bpf_map_get_next_key(fd, &prev, &key);
+    }
+    if (first) snprintf(next, sizeof next, "mm == 0x1"); /* nothing yet: match nothing */
+    if (strcmp(next, ksm_filter) == 0) return;
+    static const char *const with_mm[] = { "ksm_enter", "ksm_exit", "ksm_merge_one_page",
+                                           "ksm_merge_with_ksm_page", "ksm_remove_rmap_item" };
+    for (size_t i = 0; i < sizeof with_mm / sizeof with_mm[0]; i++) {
+        char file[128];
+        snprintf(file, sizeof file, "events/ksm/%s/filter", with_mm[i]);
+        inst_write(inst_ksm, file, next);
+    }
+    snprintf(ksm_filter, sizeof ksm_filter, "%s", next);
+    logc("ksm filter: %s", next);
+}
+
+/* ksm_remove_ksm_page has only a pfn: keep those of pfns the traced processes touched
+ * (their own KSM events, their faults). Returns the number of lines left out. */
+static unsigned long long pfn_seen[1 << 16];
+static size_t npfn_seen;
+
+static void remember_pfn(unsigned long long pfn)
+{
+    if (pfn && npfn_seen < sizeof pfn_seen / sizeof pfn_seen[0]) pfn_seen[npfn_seen++] = pfn;
+}
+
+static int pfn_known(unsigned long long pfn)
+{
+    for (size_t i = 0; i < npfn_seen; i++) if (pfn_seen[i] == pfn) return 1;
+    return 0;
+}
+
+static long long filter_ksm_file(void)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    snprintf(path, sizeof path, "%s/ksm.txt", workdir);
+    snprintf(tmp, sizeof tmp, "%s/ksm.tmp", workdir);
+    FILE *in = fopen(path, "r");
+    if (!in) return 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, in) > 0) {
+        char *p = strstr(line, " pfn ");
+        if (p && !strstr(line, "ksm_remove_ksm_page:")) remember_pfn(strtoull(p + 5, NULL, 10));
+    }
+    rewind(in);
+    FILE *out = fopen(tmp, "w");
+    if (!out) { fclose(in); free(line); return 0; }
+    long long dropped = 0;
+    while (getline(&line, &cap, in) > 0) {
+        char *p = strstr(line, "ksm_remove_ksm_page: pfn ");
+        if (p && !pfn_known(strtoull(p + 25, NULL, 10))) { dropped++; continue; }
+        fputs(line, out);
+    }
+    free(line);
+    fclose(in);
+    fclose(out);
+    rename(tmp, path);
+    return dropped;
 }
 
 /* ---------- BTF facts ---------- */
@@ -633,6 +713,8 @@ static int on_record(void *ctx, void *data, size_t size)
     put(&o, " ntlb=%u done=%s done_cpu=%u dt_ns=%llu dt_kind=next_entry\n", r->ntlb, done_name(r->done), r->done_cpu,
         (unsigned long long)(r->done_ts - r->ts));
     add_line(r->ts, o.buf);
+    remember_pfn(r->old.pfn);
+    remember_pfn(r->new_.pfn);
     return 0;
 }
 
@@ -725,6 +807,7 @@ int main(int argc, char **argv)
     close(go[0]);
     go[0] = -1;
     if (setup_proc_instance(child) < 0 || setup_ksm_instance() < 0) goto kill_child;
+    update_ksm_filter();
     if (open_pipe(&proc_sink, inst_proc, "tracefs.txt") < 0 || open_pipe(&ksm_sink, inst_ksm, "ksm.txt") < 0) goto kill_child;
     skel->bss->arm_pid = child;
     skel->bss->ready = 1;
@@ -738,6 +821,7 @@ int main(int argc, char **argv)
     int term_sent = 0;
     double term_at = 0;
     for (;;) {
+        update_ksm_filter();
         ring_buffer__poll(rb, 100);
         drain_pipe(&proc_sink);
         drain_pipe(&ksm_sink);
@@ -774,6 +858,9 @@ kill_child:
     status = ENGINE_FAILED;
 finish: {
     long long overruns = instance_overruns(inst_proc) + instance_overruns(inst_ksm);
+    if (proc_sink.out) { fclose(proc_sink.out); proc_sink.out = NULL; }
+    if (ksm_sink.out) { fclose(ksm_sink.out); ksm_sink.out = NULL; }
+    long long foreign_ksm = filter_ksm_file();
     unsigned long long lost = skel->bss->lost_records;
     qsort(lines, nlines, sizeof *lines, by_ts);
     snprintf(path, sizeof path, "%s/bpf.txt", workdir);
@@ -789,6 +876,7 @@ finish: {
                 lost + (unsigned long long)overruns, (unsigned long long)skel->bss->faults_seen,
                 (unsigned long long)nwp, (unsigned long long)nrecords);
         fprintf(f, "swapcount=%s\n", skel->bss->swap_info_addr ? "yes" : "no");
+        fprintf(f, "ksm_remove_ksm_page_elsewhere=%lld\n", foreign_ksm);
         if (skel->bss->swap_checks_failed)
             fprintf(f, "note=%llu swap-map reads failed their check and were left out\n",
                     (unsigned long long)skel->bss->swap_checks_failed);
