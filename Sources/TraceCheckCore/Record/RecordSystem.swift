@@ -98,11 +98,23 @@ enum RecordSystem {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         if let fd = stdoutFd { posix_spawn_file_actions_adddup2(&actions, fd, 1) }
+        // The engine gets a clean signal state whatever ours is (a caller may have blocked
+        // or ignored signals): its clean-up depends on receiving SIGINT and SIGTERM.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t(), defaults = sigset_t()
+        sigemptyset(&empty)
+        sigemptyset(&defaults)
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { sigaddset(&defaults, sig) }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let cArgs = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
         var pid: pid_t = 0
         let rc = cArgs.withUnsafeBufferPointer { args in
-            posix_spawn(&pid, argv[0], &actions, nil, UnsafeMutablePointer(mutating: args.baseAddress!), environ)
+            posix_spawn(&pid, argv[0], &actions, &attributes, UnsafeMutablePointer(mutating: args.baseAddress!), environ)
         }
         if rc != 0 { throw RecordError("cannot run \(argv[0]): \(errorText(rc))") }
         return pid
@@ -169,6 +181,10 @@ enum RecordSystem {
         Glibc.signal(SIGINT, handler)
         Glibc.signal(SIGTERM, handler)
         Glibc.signal(SIGHUP, handler)
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, sig) }
+        sigprocmask(SIG_UNBLOCK, &set, nil)
     }
 
     static func restoreInterrupts() {

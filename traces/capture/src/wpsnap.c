@@ -753,6 +753,12 @@ int main(int argc, char **argv)
     if (!calib_log) { fail("cannot write %s: %s", path, strerror(errno)); return ENGINE_FAILED; }
 
     struct sigaction sa = { .sa_handler = on_signal };
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGHUP);
+    sigprocmask(SIG_UNBLOCK, &stops, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
@@ -796,6 +802,9 @@ int main(int argc, char **argv)
         signal(SIGTERM, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL); /* the command starts with no signal blocked */
         if (read(go[0], &c, 1) != 1) _exit(ENGINE_FAILED);
         char marker[600];
         snprintf(marker, sizeof marker, "%s/trace_marker", inst_proc);
