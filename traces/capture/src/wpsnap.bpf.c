@@ -64,7 +64,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 8 << 20);
+    __uint(max_entries, 64 << 20);
 } records SEC(".maps");
 
 #define PTE_PRESENT 0x1ULL

@@ -653,18 +653,33 @@ static void add_line(uint64_t ts, char *text)
     lines[nlines++] = (struct line){ ts, text };
 }
 
-static int on_record(void *ctx, void *data, size_t size)
+/* Records are only copied while the command runs, so the ring buffer drains fast; they
+ * are formatted after it exits. */
+static struct wp_record *raw_records;
+static size_t nraw, capraw;
+
+static int keep_record(void *ctx, void *data, size_t size)
 {
     (void)ctx;
     if (size < sizeof(struct wp_record)) return 0;
-    const struct wp_record *r = data;
+    if (nraw == capraw) {
+        capraw = capraw ? capraw * 2 : 8192;
+        raw_records = realloc(raw_records, capraw * sizeof *raw_records);
+        if (!raw_records) abort();
+    }
+    memcpy(&raw_records[nraw++], data, sizeof *raw_records);
+    return 0;
+}
+
+static void format_record(const struct wp_record *r)
+{
     nrecords++;
     bool wp = r->kind == KIND_WP;
     /* wp_page: anon or zero pages only (private file COW is another story); mm_fault:
      * faults that found or installed an anon or zero page. */
     bool interesting = is_anon(&r->old) || is_zero(&r->old) ||
                        (!wp && (is_anon(&r->new_) || is_zero(&r->new_) || is_anon(&r->old_after)));
-    if (!interesting && !print_all) return 0;
+    if (!interesting && !print_all) return;
     struct out o = { malloc(1024), 0, 1024 };
     if (!o.buf) abort();
     char comm[17];
@@ -715,7 +730,6 @@ static int on_record(void *ctx, void *data, size_t size)
     add_line(r->ts, o.buf);
     remember_pfn(r->old.pfn);
     remember_pfn(r->new_.pfn);
-    return 0;
 }
 
 static int by_ts(const void *a, const void *b)
@@ -788,7 +802,7 @@ int main(int argc, char **argv)
     if (calibrate(si_type_off) < 0) goto out;
     if (ensure_tracefs() < 0) goto out;
 
-    rb = ring_buffer__new(bpf_map__fd(skel->maps.records), on_record, NULL, NULL);
+    rb = ring_buffer__new(bpf_map__fd(skel->maps.records), keep_record, NULL, NULL);
     if (!rb) { fail("cannot open the ring buffer"); goto out; }
 
     if (make_instance(inst_proc, sizeof inst_proc, "proc") < 0) goto out;
@@ -867,6 +881,7 @@ kill_child:
     status = ENGINE_FAILED;
 finish: {
     long long overruns = instance_overruns(inst_proc) + instance_overruns(inst_ksm);
+    for (size_t k = 0; k < nraw; k++) format_record(&raw_records[k]);
     if (proc_sink.out) { fclose(proc_sink.out); proc_sink.out = NULL; }
     if (ksm_sink.out) { fclose(ksm_sink.out); ksm_sink.out = NULL; }
     long long foreign_ksm = filter_ksm_file();
