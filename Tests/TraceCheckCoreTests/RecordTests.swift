@@ -170,3 +170,70 @@ func missingBasicsAreNamed(root: Bool, tracefs: Bool, kprobes: Bool, btf: Bool, 
     #expect(result.stats.malformed == 0)
     #expect(result.errors.isEmpty)
 }
+
+// MARK: the whole recording, with stand-in engines (no root, no tracing)
+
+/// A capture directory with one engine whose `run` is the given shell script body.
+private func fakeCaptureDir(engine: String, run body: String) throws -> URL {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("tracecheck-fake-\(getpid())-\(engine)")
+    let dir = root.appendingPathComponent("engines/\(engine)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    for (name, text) in [("probe", "#!/bin/sh\nexit 0\n"), ("run", "#!/bin/sh\n" + body)] {
+        let url = dir.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+    }
+    return root
+}
+
+@Test func recordRunsTheEngineAndMergesWhatItWrote() throws {
+    // The engine writes two sources out of each other's order and runs the command.
+    let root = try fakeCaptureDir(engine: "fake", run: #"""
+        [ "$1" = --workdir ] || exit 125
+        dir=$2; shift 2
+        while [ "$1" != -- ]; do shift; done; shift
+        printf 'c-1 [000] ..... 2.000000002: wp_page: pfn=0x2 decision=copy\n' > "$dir/bpf.txt"
+        printf 'c-1 [000] d.... 1.000000: page_fault_user: address=0x1\nc-1 [000] d.... 3.000000: page_fault_user: address=0x3\n' > "$dir/tracefs.txt"
+        printf 'engine=fake\nclock=mono\nlost=7\nfaults=2\n' > "$dir/engine.env"
+        "$@"
+        """#)
+    defer { try? FileManager.default.removeItem(at: root) }
+    let out = root.appendingPathComponent("x.zst").path
+    var progress: [String] = []
+    let summary = try Recorder.record(RecordOptions(output: out, command: ["/bin/sh", "-c", "exit 3"], captureDirectory: root.path, engine: "fake", level: 3)) {
+        progress.append($0)
+    }
+    #expect(summary.commandStatus == 3)
+    #expect(summary.lost == 7 && summary.faultsSeen == 2)
+    #expect(summary.counts.lines == 3 && summary.counts.wpPage == 1)
+    #expect(progress.first?.contains("fake engine") == true)
+    let lines = try readLines(out)
+    #expect(lines.count == 4)
+    #expect(lines[0].hasPrefix("# tracecheck: kernel=") && lines[0].hasSuffix(" clock=mono capture=fake"))
+    #expect(lines[1].hasSuffix("address=0x1") && lines[2].contains("wp_page") && lines[3].hasSuffix("address=0x3"))
+    #expect(Recorder.describe(summary).contains("lost 7"))
+}
+
+@Test func aFailedEngineWritesNothingAndSaysSo() throws {
+    let root = try fakeCaptureDir(engine: "broken", run: "echo 'broken: calibration failed' >&2\nexit 125\n")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let out = root.appendingPathComponent("x.zst").path
+    #expect(throws: RecordError.self) {
+        try Recorder.record(RecordOptions(output: out, command: ["/bin/true"], captureDirectory: root.path, engine: "broken")) { _ in }
+    }
+    #expect(!FileManager.default.fileExists(atPath: out))
+}
+
+@Test func enginesAnswerThroughTheirProbes() throws {
+    let root = try fakeCaptureDir(engine: "fake", run: "exit 0\n")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let other = root.appendingPathComponent("engines/nokernel")
+    try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+    for (name, text) in [("probe", "#!/bin/sh\necho 'this kernel lacks something.'\nexit 1\n"), ("run", "#!/bin/sh\nexit 125\n")] {
+        try text.write(to: other.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: other.appendingPathComponent(name).path)
+    }
+    let probes = Recorder.probeEngines(in: root.path)
+    #expect(probes == [EngineProbe(name: "fake", usable: true, reason: ""),
+                       EngineProbe(name: "nokernel", usable: false, reason: "this kernel lacks something.\n")])
+}
