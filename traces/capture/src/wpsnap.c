@@ -703,7 +703,7 @@ static void format_record(const struct wp_record *r)
         else if (r->new_.pfn != r->old.pfn) decision = "copy";
         else if (r->new_pte & 2) decision = "reuse";
         else decision = "unresolved";
-        put(&o, " caller=%s", r->lvl == LVL_PMD ? "huge_pmd_fault" : "pte_fault");
+        put(&o, " caller=pte_fault"); /* a present entry: not the swap-in path */
     } else {
         decision = other_decision(r);
     }
