@@ -237,3 +237,14 @@ private func fakeCaptureDir(engine: String, run body: String) throws -> URL {
     #expect(probes == [EngineProbe(name: "fake", usable: true, reason: ""),
                        EngineProbe(name: "nokernel", usable: false, reason: "this kernel lacks something.\n")])
 }
+
+@Test func anUnwritableOutputIsRefusedBeforeTracing() throws {
+    let ran = FileManager.default.temporaryDirectory.appendingPathComponent("tracecheck-ran-\(getpid())").path
+    let root = try fakeCaptureDir(engine: "marker", run: "touch '\(ran)'\nexit 0\n")
+    defer { try? FileManager.default.removeItem(at: root); try? FileManager.default.removeItem(atPath: ran) }
+    let out = root.appendingPathComponent("no/such/dir/x.zst").path
+    #expect(throws: RecordError.self) {
+        try Recorder.record(RecordOptions(output: out, command: ["/bin/true"], captureDirectory: root.path, engine: "marker")) { _ in }
+    }
+    #expect(!FileManager.default.fileExists(atPath: ran), "the engine ran although the capture could not be written")
+}

@@ -16,6 +16,11 @@ enum RecordSystem {
 
     static func isRoot() -> Bool { geteuid() == 0 }
 
+    static func isWritableDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR && access(path, W_OK) == 0
+    }
+
     static func kernelRelease() -> String {
         var u = utsname()
         guard uname(&u) == 0 else { return "unknown" }

@@ -148,6 +148,11 @@ public enum Recorder {
             case .none(let why): throw RecordError(why)
             }
         }
+        // Fail before tracing anything if the capture could not be written afterwards.
+        let outputDir = options.output.contains("/") ? String(options.output[..<options.output.lastIndex(of: "/")!]) : "."
+        guard RecordSystem.isWritableDirectory(outputDir.isEmpty ? "/" : outputDir) else {
+            throw RecordError("cannot write \(options.output): \(outputDir) is not a writable directory")
+        }
         let run = captureDir + "/engines/" + engine + "/run"
         guard RecordSystem.isExecutable(run) else { throw RecordError("no engine named \(engine) in \(captureDir)/engines") }
         guard let workdir = RecordSystem.makeTemporaryDirectory(prefix: "/tmp/tracecheck-record.") else {
