@@ -175,7 +175,7 @@ func missingBasicsAreNamed(root: Bool, tracefs: Bool, kprobes: Bool, btf: Bool, 
 
 /// A capture directory with one engine whose `run` is the given shell script body.
 private func fakeCaptureDir(engine: String, run body: String) throws -> URL {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("tracecheck-fake-\(getpid())-\(engine)")
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("tracecheck-fake-\(getpid())-\(engine)-\(UUID().uuidString)")
     let dir = root.appendingPathComponent("engines/\(engine)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     for (name, text) in [("probe", "#!/bin/sh\nexit 0\n"), ("run", "#!/bin/sh\n" + body)] {
