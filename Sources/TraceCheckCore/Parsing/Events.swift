@@ -174,7 +174,7 @@ public final class FlagsCache {
     /// `n` (8…64) bytes equal: always eight word compares (the last ones overlap), no early
     /// exit, so the loop's length never depends on the data (no mispredicted exit).
     @inline(__always)
-    private static func sameText(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+    static func sameText(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
         var diff: UInt64 = 0
         for k in 0..<8 {
             let off = min(k &* 8, n &- 8)
