@@ -25,6 +25,11 @@ enum GenModel: String, CaseIterable, Sendable {
     var rawMapcount: Bool { self == .v6_18 }
     /// PG_anon_exclusive exists from v5.19.
     var tracksAnonExclusive: Bool { self == .v6_18 }
+    /// The end of writeback prints a get and a put around the flag clear from v5.9 on.
+    var writebackEndPrints: Bool { self != .v5_8 }
+    /// Before v6.8 every anonymous large folio is a PMD THP: a reader finds a tail's head by
+    /// rounding the pfn down to 512 pages, so the `wp_page` line need not print the order.
+    var largeFoliosArePMDSized: Bool { self != .v6_18 }
     /// ksm:* tracepoints exist from v6.4 or so; not in v5.8/v5.9.
     var hasKsmEvents: Bool { self == .v6_18 }
     /// v5.9 copies possibly-pinned pages at fork (copy_present_page); v5.8 shares them.

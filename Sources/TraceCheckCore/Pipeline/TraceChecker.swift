@@ -100,6 +100,9 @@ public struct CheckResult: Sendable {
     public var history: [HistoryEntry] = []
     public var historyTotal = 0
     public var explainedPfn: UInt64?
+    /// How page_ref's `mapcount=` was read, and what settled it.
+    public var mapcountConvention: MapcountConvention = .undecided
+    public var mapcountConventionBasis: MapcountConventionBasis = .undecided
 
     /// 0 no divergence, 1 divergences found, 2 the input itself is broken (DESIGN.md).
     public var exitStatus: Int32 {
@@ -215,7 +218,8 @@ public struct TraceChecker {
             findings: findings, stats: stats, models: models, expectedModel: expected, kernel: kernel,
             inputs: paths, pages: replayer.pageCount, errors: errors, notATrace: notATrace,
             racesChecked: racesCheckable, history: history, historyTotal: historyTotal,
-            explainedPfn: options.explainPfn)
+            explainedPfn: options.explainPfn,
+            mapcountConvention: replayer.mapcountConvention, mapcountConventionBasis: replayer.mapcountConventionBasis)
     }
 
     private mutating func begin(_ paths: [String], _ onStart: (RunStart) -> Void) {
@@ -305,7 +309,10 @@ public struct TraceChecker {
             counts.family[EventCounts.pageRef] &+= 1
             counts.pageRefOps[Int(op.rawValue)] &+= 1
             guard let e = pageRef else { note(.malformedPayload, file, number); return }
-            if !replayer.apply(e, pid: p.pid, seq: seq) { note(.countGap, file, number) }
+            let time = p.timestampResolution.map { _ in p.timestamp }
+            if !replayer.apply(e, pid: p.pid, seq: seq, time: time, resolution: p.timestampResolution ?? 0) {
+                note(.countGap, file, number)
+            }
             if e.pfn == options.explainPfn { remember(b, file, number) }
         case .ksm(let kind):
             counts.family[EventCounts.ksm] &+= 1
@@ -337,7 +344,7 @@ public struct TraceChecker {
         if let want = options.pid, p.pid != want, wp.tgid != want { return }
         if let want = options.comm, comm != want { return }
         if !started { begin(paths, onStart) }
-        let joined = replayer.join(wp)
+        let joined = replayer.join(wp, pid: p.pid, time: p.timestampResolution.map { (p.timestamp, $0) })
         // FaultCheck.check, memoised: few distinct input combinations recur across the faults.
         let checked = checks.result(joined, observed: wp.decision, models: models, assumptions: options.assumptions)
         let verdicts = checked.verdicts, classes = checked.classes
