@@ -93,6 +93,9 @@ struct GeneratorConfig: Sendable {
     var cpus = 2
     /// Probability that an eligible reuse fault gets a racing lockless increment (workloads).
     var raceRate = 0.0
+    /// Probability that a fault of the random workload has another task's get and put on its
+    /// page stamped in the fault's own microsecond (workloads; global clock, no lost spans).
+    var concurrentRate = 0.0
     /// Folios of 512 pages the workload may use (0: none).
     var thpFolios = 2
 
