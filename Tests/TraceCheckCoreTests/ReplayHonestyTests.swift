@@ -156,7 +156,7 @@ struct ReplayHonestyTests {
     /// task's event within a microsecond of the fault, the zero page's PG_reserved.
     @Test func realCaptureShapes() {
         let (_, faults) = runChecker(tracePath("scenarios/replay_v5.10_real_shapes.txt"), options: Self.all)
-        #expect(faults.count == 4)
+        #expect(faults.count == 5)
         // ff11… is a raw pointer: anon read from the replay.
         #expect(faults[0].inputs.anon == true)
         Self.expect(faults[0], [
@@ -176,5 +176,9 @@ struct ReplayHonestyTests {
         Self.expect(faults[2], Self.same(Self.undetermined(.state)))
         // PG_reserved: not anonymous.
         Self.expect(faults[3], Self.same(Verdict(decision: .notAnon, rule: "N1")))
+        // Printed after the fault line, but within the resolution: a state gap as well.
+        #expect(faults[4].classes == [.stateGap])
+        #expect(faults[4].gapReason?.contains("34.300001000") == true)
+        Self.expect(faults[4], Self.same(Self.undetermined(.state)))
     }
 }

@@ -141,6 +141,12 @@ public struct TraceChecker {
     private var heldBaseID = 0
     private var nextFaultID = 0
     private var awaiting: Set<Int> = []
+    /// Replayed faults wait until the capture is past their clock's resolution: a page_ref event
+    /// of another task stamped that close after the line makes the fault a state gap.
+    private var concurrency = ConcurrencyWatch()
+    private var awaitingConcurrency: Set<Int> = []
+    /// The line-only inputs of the faults `concurrency` holds.
+    private var heldLineInputs: [Int: FaultInputs] = [:]
     private var history: [HistoryEntry] = []
     private var historyTotal = 0
     /// How many history lines `--explain` keeps (the most recent).
@@ -211,6 +217,7 @@ public struct TraceChecker {
             }
         }
         settle(race.closeAll(), onFault)
+        settleConcurrency(concurrency.closeAll(), onFault)
         if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
         counts.fold(into: &stats)
         if !started { begin(paths, onStart) }
@@ -304,6 +311,9 @@ public struct TraceChecker {
             let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
             settle(race.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
         }
+        if !concurrency.isIdle, let resolution = p.timestampResolution {
+            settleConcurrency(concurrency.observe(pid: p.pid, pfn: pageRef?.pfn, time: p.timestamp, resolution: resolution), onFault)
+        }
         switch name {
         case .pageRef(let op):
             counts.family[EventCounts.pageRef] &+= 1
@@ -362,10 +372,21 @@ public struct TraceChecker {
         }
         let id = nextFaultID
         nextFaultID += 1
-        if wp.decision == .reuse, hasTask, racesCheckable {
+        let raceWindow = wp.decision == .reuse && hasTask && racesCheckable
+        if raceWindow {
             race.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: wp.headPfn, seq: seq,
                       ts: p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil)
             awaiting.insert(id)
+        }
+        let resolution = p.timestampResolution
+        let concurrencyWindow = joined.replayed && !joined.stateGap && wp.refcount == nil && resolution != nil
+        if concurrencyWindow, let resolution {
+            concurrency.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: joined.headPfn,
+                             time: p.timestamp, resolution: resolution)
+            awaitingConcurrency.insert(id)
+            heldLineInputs[id] = replayer.lineInputs(wp)
+        }
+        if raceWindow || concurrencyWindow {
             held.append(record)
         } else if held.count == heldHead {
             heldBaseID = id + 1
@@ -403,7 +424,38 @@ public struct TraceChecker {
             }
             awaiting.remove(v.faultID)
         }
-        while heldHead < held.count, !awaiting.contains(heldBaseID) {
+        releaseSettled(onFault)
+    }
+
+    /// Applies closed concurrency windows: a fault with another task's event within its clock's
+    /// resolution after its line becomes a state gap, judged on its own line's fields only.
+    private mutating func settleConcurrency(_ closed: [ConcurrencyWatch.Verdict], _ onFault: (FaultRecord) -> Void) {
+        if closed.isEmpty { return }
+        for v in closed {
+            let index = heldHead + (v.faultID - heldBaseID)
+            let line = heldLineInputs.removeValue(forKey: v.faultID)
+            awaitingConcurrency.remove(v.faultID)
+            guard let t = v.concurrentAt, let line, index < held.count, var r = held[index] else { continue }
+            let reason = "another task's page_ref event on this page at \(TextReport.formatTime(t, ns: true)) is within "
+                + "the clock's resolution of the fault: it may or may not have happened before the kernel read the page"
+            let gap = JoinedFault(inputs: line, replayed: true, stateGap: true, gapReason: reason)
+            let checked = checks.result(gap, observed: r.observed, models: models, assumptions: options.assumptions)
+            let racy = r.classes.contains(.racyReuse)
+            r.inputs = line
+            r.verdicts = checked.verdicts
+            r.classes = checked.classes + (racy ? [.racyReuse] : [])
+            r.classes.sort()
+            r.divergenceCase = checked.divergenceCase
+            r.gapReason = reason
+            r.checked = checked
+            held[index] = r
+        }
+        releaseSettled(onFault)
+    }
+
+    /// Emits the held faults, in order, up to the first one still waiting for a window.
+    private mutating func releaseSettled(_ onFault: (FaultRecord) -> Void) {
+        while heldHead < held.count, !awaiting.contains(heldBaseID), !awaitingConcurrency.contains(heldBaseID) {
             emit(held[heldHead].take()!, onFault)
             heldHead += 1
             heldBaseID += 1

@@ -290,36 +290,7 @@ public struct Replayer {
     ///   - time: the fault's timestamp (ns) and its clock's resolution, when it has one.
     public func join(_ wp: WpPageEvent, pid: Int32 = -1, time: (ns: Int64, resolution: Int64)? = nil) -> JoinedFault {
         var j = JoinedFault()
-        var i = FaultInputs()
-        i.zero = wp.zero ?? (zeroPfn.map { $0 == wp.pfn } ?? nil)
-        i.anon = wp.anon
-        i.ksm = wp.ksm
-        i.refcount = wp.refcount
-        i.mapcount = wp.mapcount
-        i.swapcache = wp.swapcache ?? wp.pgflags.map { $0.swapcache }
-        i.swapcount = wp.swapcount
-        i.locked = wp.locked ?? wp.pgflags.map { $0.contains(.locked) }
-        i.writeback = wp.writeback ?? wp.pgflags.map { $0.contains(.writeback) }
-        i.lru = wp.lru ?? wp.pgflags.map { $0.contains(.lru) }
-        i.anonExclusive = wp.anonExclusive
-        i.large = wp.large ?? wp.order.map { $0 > 0 }
-        i.mmShared = wp.mmShared
-        if i.large == false {
-            i.largeMapcount = nil
-            i.maxSubpageMapcount = i.mapcount
-        } else if i.large == true {
-            i.largeMapcount = wp.folioMapcount
-            i.folioPages = wp.folioPages
-        }
-        if let m = wp.mapping, m.value != 0, m.provablyRaw || rawPointers {
-            let bits = m.value & 3
-            if i.anon == nil { i.anon = bits & 1 == 1 }
-            if i.ksm == nil { i.ksm = bits == 3 }
-            if bits == 3 { i.stableNode = (m.value & ~3) != 0 }
-        }
-        if i.zero == true { i.anon = i.anon ?? false }
-        if i.anon == true { i.zero = i.zero ?? false }
-
+        var i = lineInputs(wp)
         let replayMode = wp.refcount == nil
         let s: PageState, headPfn: UInt64, tail: Bool
         switch folioSite(wp) {
@@ -333,6 +304,7 @@ public struct Replayer {
             return j
         case .page(let state, let head, let isTail, let pmdSized):
             s = state; headPfn = head; tail = isTail
+            j.headPfn = head
             if isTail {
                 if i.large == nil { i.large = true }
                 if pmdSized, i.folioPages == nil { i.folioPages = 1 << Self.pmdOrder }
@@ -402,6 +374,41 @@ public struct Replayer {
         return j
     }
 
+    /// The inputs the fault's own line gives (and what the capture showed about the zero page
+    /// and the pointer mode), before any replayed state is joined.
+    public func lineInputs(_ wp: WpPageEvent) -> FaultInputs {
+        var i = FaultInputs()
+        i.zero = wp.zero ?? (zeroPfn.map { $0 == wp.pfn } ?? nil)
+        i.anon = wp.anon
+        i.ksm = wp.ksm
+        i.refcount = wp.refcount
+        i.mapcount = wp.mapcount
+        i.swapcache = wp.swapcache ?? wp.pgflags.map { $0.swapcache }
+        i.swapcount = wp.swapcount
+        i.locked = wp.locked ?? wp.pgflags.map { $0.contains(.locked) }
+        i.writeback = wp.writeback ?? wp.pgflags.map { $0.contains(.writeback) }
+        i.lru = wp.lru ?? wp.pgflags.map { $0.contains(.lru) }
+        i.anonExclusive = wp.anonExclusive
+        i.large = wp.large ?? wp.order.map { $0 > 0 }
+        i.mmShared = wp.mmShared
+        if i.large == false {
+            i.largeMapcount = nil
+            i.maxSubpageMapcount = i.mapcount
+        } else if i.large == true {
+            i.largeMapcount = wp.folioMapcount
+            i.folioPages = wp.folioPages
+        }
+        if let m = wp.mapping, m.value != 0, m.provablyRaw || rawPointers {
+            let bits = m.value & 3
+            if i.anon == nil { i.anon = bits & 1 == 1 }
+            if i.ksm == nil { i.ksm = bits == 3 }
+            if bits == 3 { i.stableNode = (m.value & ~3) != 0 }
+        }
+        if i.zero == true { i.anon = i.anon ?? false }
+        if i.anon == true { i.zero = i.zero ?? false }
+        return i
+    }
+
     /// A replayed state no kernel can be in at a fault: the events are not the whole story.
     private static func contradiction(_ i: FaultInputs) -> String? {
         if i.ksm == true, i.anonExclusive == true {
@@ -468,6 +475,8 @@ public struct Replayer {
 /// A write fault's inputs after the join, and whether the page's replayed state was uncertain.
 public struct JoinedFault: Sendable {
     public var inputs = FaultInputs()
+    /// The pfn whose replayed state carries the folio's refcount (the head of a large folio).
+    public var headPfn: UInt64 = 0
     /// Some replayed state exists for the page.
     public var replayed = false
     public var stateGap = false
