@@ -25,8 +25,9 @@ enum GenModel: String, CaseIterable, Sendable {
     var rawMapcount: Bool { self == .v6_18 }
     /// PG_anon_exclusive exists from v5.19.
     var tracksAnonExclusive: Bool { self == .v6_18 }
-    /// The end of writeback prints a get and a put around the flag clear from v5.9 on.
-    var writebackEndPrints: Bool { self != .v5_8 }
+    /// A reader trusts the end of writeback to print (a get and a put around the flag clear)
+    /// only from 5.10 on: the simulated v5.8 and v5.9 print nothing there.
+    var writebackEndPrints: Bool { self == .v6_18 }
     /// Before v6.8 every anonymous large folio is a PMD THP: a reader finds a tail's head by
     /// rounding the pfn down to 512 pages, so the `wp_page` line need not print the order.
     var largeFoliosArePMDSized: Bool { self != .v6_18 }

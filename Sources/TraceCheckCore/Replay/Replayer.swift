@@ -110,10 +110,12 @@ public struct Replayer {
     static let pmdOrder = 9
 
     /// Whether the end of writeback prints page_ref events (a get and a put around the flag
-    /// clear, from 5.9 on); before, `writeback` from an event may outlive the writeback.
+    /// clear: the real 5.10 captures show them, v5.8 has none; the release in between is not
+    /// pinned, so 5.10 is the first trusted). Otherwise `writeback` from an event may outlive
+    /// the writeback.
     private var writebackEndPrints: Bool {
         guard let v = facts.version else { return false }
-        return v.major > 5 || (v.major == 5 && v.minor >= 9)
+        return v.major > 5 || (v.major == 5 && v.minor >= 10)
     }
 
     public var pageCount: Int { pages.count }
@@ -283,8 +285,8 @@ public struct Replayer {
     /// * `swapcache`: entering the swap cache adds its references (printed, with the page
     ///   locked) before setting the flag, so a clear bit printed by another task's increment on
     ///   a locked page may be stale; leaving it clears the flag first;
-    /// * `writeback`: the end of writeback prints a get and a put from 5.9 on; before, a set bit
-    ///   may be stale. Writeback starts only on an unmapped page, which a printed lookup maps again.
+    /// * `writeback`: the end of writeback prints a get and a put from 5.10 on (earlier releases
+    ///   are not trusted to); before, a set bit may be stale. Writeback starts only on an unmapped page, which a printed lookup maps again.
     /// - Parameters:
     ///   - pid: the faulting task (its own earlier events are in order with the fault).
     ///   - time: the fault's timestamp (ns) and its clock's resolution, when it has one.
