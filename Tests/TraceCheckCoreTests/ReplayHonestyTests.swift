@@ -181,4 +181,14 @@ struct ReplayHonestyTests {
         #expect(faults[4].gapReason?.contains("34.300001000") == true)
         Self.expect(faults[4], Self.same(Self.undetermined(.state)))
     }
+
+    /// Printed times stand for intervals one resolution wide; any pair of inputs is safe.
+    @Test func printedTimesOverlapOnlyWithinHalfTheirResolutions() {
+        #expect(RecentPageRefs.mayOverlap(1_000, 1_000, 1_500, 1))       // µs event, ns fault, 500 ns apart
+        #expect(!RecentPageRefs.mayOverlap(1_000, 1_000, 1_501, 1))
+        #expect(RecentPageRefs.mayOverlap(1_000, 1_000, 1_999, 1_000))   // two µs stamps, adjacent
+        #expect(!RecentPageRefs.mayOverlap(1_000, 1_000, 2_000, 1_000))  // a whole µs apart: ordered
+        #expect(!RecentPageRefs.mayOverlap(.max, 1_000, .min, 1_000))    // no overflow
+        #expect(!RecentPageRefs.mayOverlap(5, 1, 6, 1))                  // ns clocks: 1 ns apart is ordered
+    }
 }

@@ -14,6 +14,7 @@ struct ConcurrencyWatch {
         var headPfn: UInt64
         var time: Int64
         var resolution: Int64
+        var openedAt: Int
     }
 
     /// A closed window: the fault, and the time of a concurrent event if one came.
@@ -26,27 +27,38 @@ struct ConcurrencyWatch {
     /// microseconds): past it, no later event can overlap the fault.
     static let coarsestResolution: Int64 = 1000
 
+    /// A window also closes after this many events (a capture whose later lines carry no
+    /// usable time), so the faults held back for it stay bounded.
+    static let maxEvents = 4096
+
     private(set) var windows: [Window] = []
+    private var events = 0
 
     var isIdle: Bool { windows.isEmpty }
 
     mutating func open(faultID: Int, pid: Int32, pfn: UInt64, headPfn: UInt64, time: Int64, resolution: Int64) {
-        windows.append(Window(faultID: faultID, pid: pid, pfn: pfn, headPfn: headPfn, time: time, resolution: resolution))
+        windows.append(Window(faultID: faultID, pid: pid, pfn: pfn, headPfn: headPfn, time: time,
+                              resolution: resolution, openedAt: events))
     }
 
     /// An event at `time` (with its resolution): closes the windows it is past, and reports a
     /// page_ref event of another task on a watched page that may be on either side of a fault.
-    mutating func observe(pid: Int32, pfn: UInt64?, time: Int64, resolution: Int64) -> [Verdict] {
+    /// `time` is nil for a line without a nanosecond timestamp: it only counts.
+    mutating func observe(pid: Int32, pfn: UInt64?, time: Int64?, resolution: Int64) -> [Verdict] {
+        events &+= 1
         var closed: [Verdict] = []
         var k = 0
         while k < windows.count {
             let w = windows[k]
-            let distance = time > w.time ? time - w.time : w.time - time
-            if let pfn, pfn == w.pfn || pfn == w.headPfn, pid != w.pid || pid < 0,
-               2 * distance < w.resolution + resolution {
+            if let time, let pfn, pfn == w.pfn || pfn == w.headPfn, pid != w.pid || pid < 0,
+               RecentPageRefs.mayOverlap(time, resolution, w.time, w.resolution) {
                 closed.append(Verdict(faultID: w.faultID, concurrentAt: time))
                 windows.remove(at: k)
-            } else if time > w.time, 2 * (time - w.time) >= w.resolution + Self.coarsestResolution {
+            } else if let time, time > w.time,
+                      !RecentPageRefs.mayOverlap(time, Self.coarsestResolution, w.time, w.resolution) {
+                closed.append(Verdict(faultID: w.faultID, concurrentAt: nil))
+                windows.remove(at: k)
+            } else if events - w.openedAt > Self.maxEvents {
                 closed.append(Verdict(faultID: w.faultID, concurrentAt: nil))
                 windows.remove(at: k)
             } else {

@@ -311,8 +311,10 @@ public struct TraceChecker {
             let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
             settle(race.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
         }
-        if !concurrency.isIdle, let resolution = p.timestampResolution {
-            settleConcurrency(concurrency.observe(pid: p.pid, pfn: pageRef?.pfn, time: p.timestamp, resolution: resolution), onFault)
+        if !concurrency.isIdle {
+            let resolution = p.timestampResolution
+            settleConcurrency(concurrency.observe(pid: p.pid, pfn: pageRef?.pfn, time: resolution.map { _ in p.timestamp },
+                                                  resolution: resolution ?? 0), onFault)
         }
         switch name {
         case .pageRef(let op):

@@ -37,12 +37,22 @@ struct RecentPageRefs {
         var oldestInWindow = false
         for n in 0..<held {
             k = (k - 1) & (Self.capacity - 1)
-            let distance = times[k] > time ? times[k] - time : time - times[k]
-            let inWindow = 2 * distance < resolution + resolutions[k]
+            let inWindow = Self.mayOverlap(times[k], resolutions[k], time, resolution)
             if inWindow, pfns[k] == pfn || pfns[k] == other, pids[k] != pid || pid < 0 { return times[k] }
             if n == held - 1 { oldestInWindow = inWindow }
         }
         // The oldest event kept is inside the window: evicted ones may have been too.
         return recorded > Self.capacity && oldestInWindow ? time : nil
+    }
+
+    /// Two printed times, each standing for an interval of its resolution, may be the same
+    /// instant: they are less than half the sum of the resolutions apart. Any input is safe
+    /// (times far apart never overlap, whatever their difference's size).
+    static func mayOverlap(_ a: Int64, _ ra: Int64, _ b: Int64, _ rb: Int64) -> Bool {
+        let (d, overflow) = a.subtractingReportingOverflow(b)
+        guard !overflow else { return false }
+        let distance = d.magnitude
+        let sum = UInt64(max(ra, 0)) &+ UInt64(max(rb, 0))
+        return distance < sum / 2 + sum % 2
     }
 }
