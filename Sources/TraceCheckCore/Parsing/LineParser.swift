@@ -51,12 +51,18 @@ public struct ParsedLine: Sendable {
 
     /// How far apart two events this line's clock prints alike can be: 1000 ns for
     /// microseconds, 1 ns for nanoseconds. Nil without a nanosecond timestamp.
+    @inline(__always)
     public var timestampResolution: Int64? {
         guard hasTimestamp, timestampIsNanoseconds else { return nil }
-        var r: Int64 = 1
-        var d = Int(timestampDecimals)
-        while d < 9 { r &*= 10; d += 1 }
-        return r
+        switch timestampDecimals {
+        case 6: return 1_000
+        case 9: return 1
+        default:
+            var r: Int64 = 1
+            var d = Int(timestampDecimals)
+            while d < 9 { r &*= 10; d += 1 }
+            return r
+        }
     }
 }
 

@@ -15,12 +15,15 @@ struct ConcurrencyWatch {
         var time: Int64
         var resolution: Int64
         var openedAt: Int
+        /// The fault's inputs from its own line (what is left when the replayed state is unknown).
+        var lineInputs: FaultInputs
     }
 
     /// A closed window: the fault, and the time of a concurrent event if one came.
     struct Verdict: Equatable {
         var faultID: Int
         var concurrentAt: Int64?
+        var lineInputs: FaultInputs
     }
 
     /// The coarsest resolution an event line can have that still prints a fraction (tracefs'
@@ -36,9 +39,13 @@ struct ConcurrencyWatch {
 
     var isIdle: Bool { windows.isEmpty }
 
-    mutating func open(faultID: Int, pid: Int32, pfn: UInt64, headPfn: UInt64, time: Int64, resolution: Int64) {
+    /// Whether the fault still waits (few windows are open at once: a linear look).
+    func isWatching(_ faultID: Int) -> Bool { windows.contains { $0.faultID == faultID } }
+
+    mutating func open(faultID: Int, pid: Int32, pfn: UInt64, headPfn: UInt64, time: Int64, resolution: Int64,
+                       lineInputs: FaultInputs) {
         windows.append(Window(faultID: faultID, pid: pid, pfn: pfn, headPfn: headPfn, time: time,
-                              resolution: resolution, openedAt: events))
+                              resolution: resolution, openedAt: events, lineInputs: lineInputs))
     }
 
     /// An event at `time` (with its resolution): closes the windows it is past, and reports a
@@ -52,14 +59,14 @@ struct ConcurrencyWatch {
             let w = windows[k]
             if let time, let pfn, pfn == w.pfn || pfn == w.headPfn, pid != w.pid || pid < 0,
                RecentPageRefs.mayOverlap(time, resolution, w.time, w.resolution) {
-                closed.append(Verdict(faultID: w.faultID, concurrentAt: time))
+                closed.append(Verdict(faultID: w.faultID, concurrentAt: time, lineInputs: w.lineInputs))
                 windows.remove(at: k)
             } else if let time, time > w.time,
                       !RecentPageRefs.mayOverlap(time, Self.coarsestResolution, w.time, w.resolution) {
-                closed.append(Verdict(faultID: w.faultID, concurrentAt: nil))
+                closed.append(Verdict(faultID: w.faultID, concurrentAt: nil, lineInputs: w.lineInputs))
                 windows.remove(at: k)
             } else if events - w.openedAt > Self.maxEvents {
-                closed.append(Verdict(faultID: w.faultID, concurrentAt: nil))
+                closed.append(Verdict(faultID: w.faultID, concurrentAt: nil, lineInputs: w.lineInputs))
                 windows.remove(at: k)
             } else {
                 k += 1
@@ -70,6 +77,6 @@ struct ConcurrencyWatch {
 
     mutating func closeAll() -> [Verdict] {
         defer { windows.removeAll() }
-        return windows.map { Verdict(faultID: $0.faultID, concurrentAt: nil) }
+        return windows.map { Verdict(faultID: $0.faultID, concurrentAt: nil, lineInputs: $0.lineInputs) }
     }
 }

@@ -144,9 +144,6 @@ public struct TraceChecker {
     /// Replayed faults wait until the capture is past their clock's resolution: a page_ref event
     /// of another task stamped that close after the line makes the fault a state gap.
     private var concurrency = ConcurrencyWatch()
-    private var awaitingConcurrency: Set<Int> = []
-    /// The line-only inputs of the faults `concurrency` holds.
-    private var heldLineInputs: [Int: FaultInputs] = [:]
     private var history: [HistoryEntry] = []
     private var historyTotal = 0
     /// How many history lines `--explain` keeps (the most recent).
@@ -384,9 +381,7 @@ public struct TraceChecker {
         let concurrencyWindow = joined.replayed && !joined.stateGap && wp.refcount == nil && resolution != nil
         if concurrencyWindow, let resolution {
             concurrency.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: joined.headPfn,
-                             time: p.timestamp, resolution: resolution)
-            awaitingConcurrency.insert(id)
-            heldLineInputs[id] = replayer.lineInputs(wp)
+                             time: p.timestamp, resolution: resolution, lineInputs: replayer.lineInputs(wp))
         }
         if raceWindow || concurrencyWindow {
             held.append(record)
@@ -435,9 +430,8 @@ public struct TraceChecker {
         if closed.isEmpty { return }
         for v in closed {
             let index = heldHead + (v.faultID - heldBaseID)
-            let line = heldLineInputs.removeValue(forKey: v.faultID)
-            awaitingConcurrency.remove(v.faultID)
-            guard let t = v.concurrentAt, let line, index < held.count, var r = held[index] else { continue }
+            let line = v.lineInputs
+            guard let t = v.concurrentAt, index < held.count, var r = held[index] else { continue }
             let reason = "another task's page_ref event on this page at \(TextReport.formatTime(t, ns: true)) is within "
                 + "the clock's resolution of the fault: it may or may not have happened before the kernel read the page"
             let gap = JoinedFault(inputs: line, replayed: true, stateGap: true, gapReason: reason)
@@ -457,7 +451,7 @@ public struct TraceChecker {
 
     /// Emits the held faults, in order, up to the first one still waiting for a window.
     private mutating func releaseSettled(_ onFault: (FaultRecord) -> Void) {
-        while heldHead < held.count, !awaiting.contains(heldBaseID), !awaitingConcurrency.contains(heldBaseID) {
+        while heldHead < held.count, !awaiting.contains(heldBaseID), !concurrency.isWatching(heldBaseID) {
             emit(held[heldHead].take()!, onFault)
             heldHead += 1
             heldBaseID += 1

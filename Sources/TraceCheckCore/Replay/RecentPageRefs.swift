@@ -7,20 +7,25 @@
 /// events than the ring holds inside one window), and the caller then treats the fault as
 /// concurrent rather than guess.
 struct RecentPageRefs {
-    static let capacity = 64
-    private var pfns = [UInt64](repeating: .max, count: capacity)
-    private var pids = [Int32](repeating: -1, count: capacity)
-    private var times = [Int64](repeating: .min, count: capacity)
-    private var resolutions = [Int64](repeating: 0, count: capacity)
+    struct Entry {
+        var pfn: UInt64 = .max
+        var time: Int64 = .min
+        var resolution: Int64 = 0
+        var pid: Int32 = -1
+    }
+
+    /// More events than this inside one clock resolution is treated as concurrency (below).
+    static let capacity = 16
+    /// Entries older than this before the fault are past any window (tolerating small
+    /// timestamp regressions), and so are the ones before them in line order.
+    static let lookBackNs: Int64 = 1_000_000
+    private var entries = [Entry](repeating: Entry(), count: capacity)
     private var next = 0
     private var recorded = 0
 
     @inline(__always)
     mutating func record(pfn: UInt64, pid: Int32, time: Int64, resolution: Int64) {
-        pfns[next] = pfn
-        pids[next] = pid
-        times[next] = time
-        resolutions[next] = resolution
+        entries[next] = Entry(pfn: pfn, time: time, resolution: resolution, pid: pid)
         next = (next + 1) & (Self.capacity - 1)
         recorded &+= 1
     }
@@ -32,17 +37,21 @@ struct RecentPageRefs {
     /// time, or `time` itself when the ring overflowed inside the window (the evicted events
     /// are unknown).
     func concurrent(with pfn: UInt64, _ other: UInt64, pid: Int32, time: Int64, resolution: Int64) -> Int64? {
-        let held = min(recorded, Self.capacity)
-        var k = next
-        var oldestInWindow = false
-        for n in 0..<held {
-            k = (k - 1) & (Self.capacity - 1)
-            let inWindow = Self.mayOverlap(times[k], resolutions[k], time, resolution)
-            if inWindow, pfns[k] == pfn || pfns[k] == other, pids[k] != pid || pid < 0 { return times[k] }
-            if n == held - 1 { oldestInWindow = inWindow }
+        entries.withUnsafeBufferPointer { e in
+            let held = min(recorded, Self.capacity)
+            var k = next
+            for _ in 0..<held {
+                k = (k - 1) & (Self.capacity - 1)
+                if e[k].time < time &- Self.lookBackNs { return nil }
+                // The page first: most recent events are about other pages.
+                guard e[k].pfn == pfn || e[k].pfn == other, e[k].pid != pid || pid < 0 else { continue }
+                if Self.mayOverlap(e[k].time, e[k].resolution, time, resolution) { return e[k].time }
+            }
+            // The oldest event kept is inside the window: evicted ones may have been too.
+            guard recorded > Self.capacity else { return nil }
+            let oldest = e[next]
+            return Self.mayOverlap(oldest.time, oldest.resolution, time, resolution) ? time : nil
         }
-        // The oldest event kept is inside the window: evicted ones may have been too.
-        return recorded > Self.capacity && oldestInWindow ? time : nil
     }
 
     /// Two printed times, each standing for an interval of its resolution, may be the same
