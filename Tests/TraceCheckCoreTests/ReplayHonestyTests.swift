@@ -180,6 +180,13 @@ struct ReplayHonestyTests {
         #expect(faults[4].classes == [.stateGap])
         #expect(faults[4].gapReason?.contains("34.300001000") == true)
         Self.expect(faults[4], Self.same(Self.undetermined(.state)))
+        // --explain shows the verdicts the fault ended with.
+        var explain = Self.all
+        explain.explainPfn = 0xb300
+        let (explained, _) = runChecker(tracePath("scenarios/replay_v5.10_real_shapes.txt"), options: explain)
+        let entry = explained.history.first { $0.text.contains(" wp_page: ") }
+        #expect(entry?.verdicts?.hasSuffix("state-gap") == true)
+        #expect(entry?.verdicts?.contains("v5.9 undetermined") == true)
     }
 
     /// Printed times stand for intervals one resolution wide; any pair of inputs is safe.

@@ -445,6 +445,11 @@ public struct TraceChecker {
             r.gapReason = reason
             r.checked = checked
             held[index] = r
+            if r.pfn == options.explainPfn, let k = history.lastIndex(where: { $0.line == r.line && $0.file == r.file }) {
+                history[k].verdicts = "observed \(r.observed.word); "
+                    + r.verdicts.map { "\($0.model.rawValue) \($0.verdict.decision.rawValue)" }.joined(separator: ", ")
+                    + "; " + r.classes.map(\.name).joined(separator: ", ")
+            }
         }
         releaseSettled(onFault)
     }
