@@ -125,7 +125,9 @@ struct ReplayHonestyTests {
         let (result, faults) = runChecker(tracePath("scenarios/replay_mapcount_convention.txt"), options: Self.all)
         #expect(result.mapcountConvention == .logical)
         #expect(result.mapcountConventionBasis == .allocationPrintedZero)
-        #expect(TextReport.render(result).contains("mapcount convention: logical"))
+        #expect(TextReport.render(result).contains("mapcount convention: logical (page_mapcount()), decided by a page allocation"))
+        #expect(JSONReport.summary(result).text.contains(
+            "\"mapcount_convention\":{\"convention\":\"logical\",\"decided_by\":\"a page allocation"))
         #expect(faults[0].inputs.mapcount == 1)
         Self.expect(faults[0], [
             .v5_8: Verdict(decision: .reuse, rule: "A4a"), .v5_9: Verdict(decision: .reuse, rule: "B5"),
