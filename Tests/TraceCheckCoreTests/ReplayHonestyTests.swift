@@ -47,7 +47,7 @@ struct ReplayHonestyTests {
     /// with no head tracked, the folio's refcount is unknown.
     @Test func thpTailsReadTheHead() {
         let (_, faults) = runChecker(tracePath("scenarios/replay_v5.10_thp_tail.txt"), options: Self.all)
-        #expect(faults.count == 2)
+        #expect(faults.count == 3)
         let tail = faults[0]
         #expect(tail.inputs.refcount == 512)
         #expect(tail.inputs.large == true)
@@ -66,6 +66,9 @@ struct ReplayHonestyTests {
         #expect(orphan.inputs.large == true)
         #expect(orphan.verdicts.allSatisfy { $0.verdict.decision == .undetermined })
         #expect(orphan.verdict(.v5_9)?.missing == [.anon, .refcount, .locked])
+        // A page-cache folio's head at the PMD-aligned pfn is not this tail's head.
+        #expect(faults[2].inputs.refcount == nil)
+        #expect(faults[2].verdict(.v5_9)?.decision == .undetermined)
     }
 
     /// From v6.8 a large folio may have any order: only a printed order names the head.

@@ -100,7 +100,8 @@ public struct Replayer {
     }
 
     /// Before v6.8 an anonymous large folio is a PMD-sized THP (order 9 with 4 KiB pages), so
-    /// the head of a tail pfn is the pfn rounded down to 512 pages. Later kernels have mTHP of
+    /// the head of a tail pfn is the pfn rounded down to 512 pages (when that head is not
+    /// provably a page-cache folio, whose order may be smaller). Later kernels have mTHP of
     /// any order: then only a printed order names the head.
     private var largeFoliosArePMDSized: Bool {
         guard let v = facts.version else { return false }
@@ -256,7 +257,8 @@ public struct Replayer {
         }
         if largeFoliosArePMDSized {
             let head = wp.pfn & ~((UInt64(1) << Self.pmdOrder) - 1)
-            if head != wp.pfn, let h = pages[head], h.hasRefEvent, h.refcount > 0, h.flags.contains(.head) {
+            // Only an anonymous head: page-cache folios come in other orders.
+            if head != wp.pfn, let h = pages[head], h.hasRefEvent, h.refcount > 0, h.flags.contains(.head), h.anon != false {
                 return .page(h, headPfn: head, tail: true, pmdSized: true)
             }
         }
