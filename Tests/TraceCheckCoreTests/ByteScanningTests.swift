@@ -505,6 +505,9 @@ struct ByteScanningTests {
             let end = r.lowerBound + bytes.count
             guard LineParser.parseTimestamp(b.bytes, r.lowerBound, end, limit: lineGoesOn ? r.upperBound : end, &out) else { return nil }
             #expect(out.hasTimestamp)
+            // The printed precision: the number of decimals, 0 for a bare integer.
+            let decimals = bytes.firstIndex(of: UInt8(ascii: ".")).map { bytes.count - $0 - 1 } ?? 0
+            #expect(Int(out.timestampDecimals) == decimals)
             return (out.timestamp, out.timestampIsNanoseconds)
         }
     }
