@@ -2,7 +2,8 @@
 public struct CheckOptions: Sendable {
     /// `--kernel`: the release the capture came from; overrides the metadata header.
     public var kernel: String?
-    /// `--model`: which models to run; nil = v5.8, v5.9 and the expected one.
+    /// `--model`: which models to run; nil = v5.8, v5.9 and the expected one, or every model when
+    /// the kernel is not known (for the fingerprint).
     public var models: [KernelModel]?
     public var pid: Int32?
     public var comm: String?
@@ -138,6 +139,10 @@ public struct TraceChecker {
     private var heldBaseID = 0
     private var nextFaultID = 0
     private var awaiting: Set<Int> = []
+    /// Faults whose verdicts wait for later lines to show whether their snapshot was racy.
+    private var snapshots = SnapshotRaceWatch()
+    private var awaitingSnapshot: Set<Int> = []
+    private var context = CheckContext()
     private var history: [HistoryEntry] = []
     private var historyTotal = 0
     /// How many history lines `--explain` keeps (the most recent).
@@ -157,8 +162,12 @@ public struct TraceChecker {
 
     private mutating func chooseModels() {
         expected = kernel.flatMap(KernelModel.expected(forKernelRelease:))
+        context = CheckContext(release: kernel, expected: expected)
         if let chosen = options.models {
             models = chosen
+        } else if kernel == nil {
+            // No kernel named: every rule set runs, and the report ranks them (the fingerprint).
+            models = KernelModel.allCases
         } else {
             models = [.v5_8, .v5_9]
             if let e = expected, !models.contains(e) { models.append(e) }
@@ -208,6 +217,7 @@ public struct TraceChecker {
             }
         }
         settle(race.closeAll(), onFault)
+        settleSnapshots(snapshots.closeAll(), onFault)
         if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
         counts.fold(into: &stats)
         if !started { begin(paths, onStart) }
@@ -300,6 +310,10 @@ public struct TraceChecker {
             let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
             settle(race.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
         }
+        if !snapshots.isIdle, name != .wpPage {
+            let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
+            settleSnapshots(snapshots.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
+        }
         switch name {
         case .pageRef(let op):
             counts.family[EventCounts.pageRef] &+= 1
@@ -339,9 +353,10 @@ public struct TraceChecker {
         if !started { begin(paths, onStart) }
         let joined = replayer.join(wp)
         // FaultCheck.check, memoised: few distinct input combinations recur across the faults.
-        let checked = checks.result(joined, observed: wp.decision, models: models, assumptions: options.assumptions)
+        let checked = checks.result(
+            joined, observed: wp.decision, models: models, assumptions: options.assumptions, context: context)
         let verdicts = checked.verdicts, classes = checked.classes
-        let record = FaultRecord(
+        var record = FaultRecord(
             file: file, line: number,
             timestamp: p.hasTimestamp ? p.timestamp : nil, timestampIsNanoseconds: p.timestampIsNanoseconds,
             pid: hasTask ? p.pid : nil, comm: comm, cpu: p.cpu >= 0 ? p.cpu : nil,
@@ -355,7 +370,36 @@ public struct TraceChecker {
         }
         let id = nextFaultID
         nextFaultID += 1
-        if wp.decision == .reuse, hasTask, racesCheckable {
+        var waitsForSnapshot = false
+        if hasTask {
+            // A disagreement (or unsafe reuse) on the fault's own snapshot is claimed only if
+            // nothing shows the snapshot went stale before the kernel decided.
+            let claims = wp.refcount != nil && record.classes.contains { c in
+                if case .observedVs = c { return true }
+                return c == .unsafeReuse
+            }
+            var evidence: SnapshotRaceEvidence? = claims && SnapshotRaceEvidence.reread(wp, joined.inputs) ? .rereadChanged : nil
+            // Overlaps need one clock for every CPU (not `local`).
+            if racesCheckable {
+                let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
+                let (earlier, closed) = snapshots.fault(
+                    id: id, pid: p.pid, pfn: wp.pfn, headPfn: wp.headPfn, ts: ts, dtNs: wp.dtNs, seq: seq,
+                    wantsEvidence: claims && evidence == nil)
+                settleSnapshots(closed, onFault)
+                evidence = evidence ?? earlier
+                waitsForSnapshot = claims && evidence == nil
+            }
+            if let evidence { Self.markRacySnapshot(&record, evidence) }
+        }
+        if waitsForSnapshot {
+            awaitingSnapshot.insert(id)
+            if wp.decision == .reuse, racesCheckable {
+                race.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: wp.headPfn, seq: seq,
+                          ts: p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil)
+                awaiting.insert(id)
+            }
+            held.append(record)
+        } else if wp.decision == .reuse, hasTask, racesCheckable {
             race.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: wp.headPfn, seq: seq,
                       ts: p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil)
             awaiting.insert(id)
@@ -396,7 +440,37 @@ public struct TraceChecker {
             }
             awaiting.remove(v.faultID)
         }
-        while heldHead < held.count, !awaiting.contains(heldBaseID) {
+        releaseHeld(onFault)
+    }
+
+    /// Applies what the snapshot watch found for the faults that waited on it.
+    private mutating func settleSnapshots(_ closed: [SnapshotRaceWatch.Closed], _ onFault: (FaultRecord) -> Void) {
+        if closed.isEmpty { return }
+        for c in closed {
+            let index = heldHead + (c.faultID - heldBaseID)
+            if let evidence = c.evidence, index >= heldHead, index < held.count, held[index] != nil {
+                Self.markRacySnapshot(&held[index]!, evidence)
+            }
+            awaitingSnapshot.remove(c.faultID)
+        }
+        releaseHeld(onFault)
+    }
+
+    /// The fault's disagreements and unsafe-reuse claim rest on a snapshot that may be stale:
+    /// withdrawn, and the fault is classed as a racy snapshot.
+    static func markRacySnapshot(_ record: inout FaultRecord, _ evidence: SnapshotRaceEvidence) {
+        record.snapshotRace = evidence
+        record.classes.removeAll { c in
+            if case .observedVs = c { return true }
+            return c == .unsafeReuse
+        }
+        record.classes.append(.racySnapshot)
+        record.classes.sort()
+    }
+
+    /// Emits the held faults no longer waiting, in order.
+    private mutating func releaseHeld(_ onFault: (FaultRecord) -> Void) {
+        while heldHead < held.count, !awaiting.contains(heldBaseID), !awaitingSnapshot.contains(heldBaseID) {
             emit(held[heldHead].take()!, onFault)
             heldHead += 1
             heldBaseID += 1

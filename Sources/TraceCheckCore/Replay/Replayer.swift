@@ -13,6 +13,14 @@ public struct KernelFacts: Sendable, Equatable {
 
     public static func == (a: KernelFacts, b: KernelFacts) -> Bool { a.release == b.release }
 
+    /// Whether the kernel has PG_anon_exclusive (v5.19+); nil when the kernel is unknown.
+    /// Before v5.19 the bit is PG_mappedtodisk, and a printed `anon_exclusive=0` means nothing.
+    public var hasAnonExclusive: Bool? { version.map { $0 >= (5, 19) } }
+
+    /// Whether large folios carry the "maybe mapped shared" MM-id bit (CONFIG_MM_ID, v6.15+,
+    /// the same release as PTE-mapped THP reuse); nil when the kernel is unknown.
+    public var hasMmSharedBit: Bool? { version.map { $0 >= (6, 15) } }
+
     /// "6.18.44-fc-v669" → (6, 18). Nil when the string does not start with `N.N`.
     public static func parseVersion(_ s: String) -> (major: Int, minor: Int)? {
         KernelModel.parseMajorMinor(s)
@@ -168,6 +176,21 @@ public struct Replayer {
     /// Joins a write fault with the replayed state of its page (TRACE-FORMATS.md §3.1 pitfalls
     /// applied). Fields present in the event itself always win.
     public func join(_ wp: WpPageEvent) -> JoinedFault {
+        var j = joinState(wp)
+        withoutInputsTheKernelLacks(&j.inputs)
+        return j
+    }
+
+    /// Inputs the capture's kernel does not have are unknown to the models that read them,
+    /// whatever a line prints for them (a kit may print `anon_exclusive=0` on 5.10): the models
+    /// of later kernels then explore both values, and only a true invariant (see
+    /// `ModelContext.domain`) settles them.
+    private func withoutInputsTheKernelLacks(_ i: inout FaultInputs) {
+        if facts.hasAnonExclusive == false { i.anonExclusive = nil }
+        if facts.hasMmSharedBit == false { i.mmShared = nil }
+    }
+
+    private func joinState(_ wp: WpPageEvent) -> JoinedFault {
         var j = JoinedFault()
         var i = FaultInputs()
         i.zero = wp.zero ?? (zeroPfn.map { $0 == wp.pfn } ?? nil)
@@ -183,12 +206,16 @@ public struct Replayer {
         i.anonExclusive = wp.anonExclusive
         i.large = wp.large ?? wp.order.map { $0 > 0 }
         i.mmShared = wp.mmShared
+        i.swapIn = wp.caller.map { _ in wp.isSwapInFault }
         if i.large == false {
             i.largeMapcount = nil
             i.maxSubpageMapcount = i.mapcount
         } else if i.large == true {
             i.largeMapcount = wp.folioMapcount
             i.folioPages = wp.folioPages
+            i.maxSubpageMapcount = wp.subpageMapcountMax
+            i.thpMapSwapcount = wp.thpMapSwapcount
+            i.folioSwapcount = wp.folioSwapcount
         }
         if let m = wp.mapping, m.value != 0, m.provablyRaw || rawPointers {
             let bits = m.value & 3
@@ -271,7 +298,7 @@ public struct Replayer {
     /// flags were printed by a fork's increment (the fork clears the bit after printing).
     private func anonExclusive(_ f: PageFlags, forkStale: Bool) -> Bool? {
         if let v = facts.version {
-            if v.major == 5 && v.minor < 19 || v.major < 5 { return false } // no such flag before v5.19
+            if v < (5, 19) { return nil } // no such flag before v5.19: mappedtodisk is not it
             if forkStale { return nil }
             if v.major > 6 || (v.major == 6 && v.minor >= 18) { return f.contains(.owner2) }
             return sawOwner2 ? f.contains(.owner2) : f.contains(.mappedToDisk)

@@ -1,0 +1,172 @@
+/// What showed that a fault's entry snapshot may not be the state its kernel decided on.
+///
+/// A capture reads the page when the fault enters; the kernel decides later (after a lock wait,
+/// after another task's fault on the same page, after the other sharer unmapped). Such a fault's
+/// disagreement with a model is not evidence against the kernel.
+public enum SnapshotRaceEvidence: String, Sendable, Equatable {
+    /// The line's own re-read of the page (`old_*_after`) shows a change the fault itself does
+    /// not make: a mapping or reference gone before a reuse, or one added around a copy.
+    case rereadChanged = "reread-changed"
+    /// Another task's write fault on the same page ran at the same time (entry time plus
+    /// `dt_ns` of both lines, or one inside the other's span).
+    case overlappingFault = "overlapping-fault"
+    /// A line without `dt_ns`: another task's fault on the page came before this task's next
+    /// event, so the two may have overlapped.
+    case overlapNotExcluded = "overlap-not-excluded"
+
+    /// The words the text report uses.
+    public var explanation: String {
+        switch self {
+        case .rereadChanged: "the page re-read when the outcome was read changed in a way this fault does not explain"
+        case .overlappingFault: "another task's write fault on the same page overlapped in time"
+        case .overlapNotExcluded: "no dt_ns: another task's fault on the page came before this task's next event, so an overlap cannot be excluded"
+        }
+    }
+
+    /// Whether the line's re-read of the old page (`old_*_after`) shows a change that the fault's
+    /// own outcome does not make. A reuse keeps its mapping and may only drop the swap cache's
+    /// references and an LRU batch's; a copy drops exactly its own mapping and reference.
+    static func reread(_ wp: WpPageEvent, _ i: FaultInputs) -> Bool {
+        switch wp.decision {
+        case .reuse:
+            if let after = wp.oldMapcountAfter, let before = i.mapcount, after < before { return true }
+            if let after = wp.oldRefcountAfter, let before = i.refcount, let swapcache = i.swapcache {
+                let swapReferences = swapcache ? (i.large == true ? (i.folioPages ?? Int.max / 4) : 1) : 0
+                if after < before - swapReferences - 1 { return true }
+            }
+            return false
+        case .copy:
+            if let after = wp.oldMapcountAfter, let before = i.mapcount, after > before - 1 { return true }
+            if let after = wp.oldRefcountAfter, let before = i.refcount, after > before - 1 { return true }
+            return false
+        case .other:
+            return false
+        }
+    }
+}
+
+/// Finds write faults on the same page by different tasks that overlap in time, for the faults
+/// whose verdicts need it (`fault(…, wantsEvidence: true)`).
+///
+/// A fault's span is `[ts, ts + dt_ns]` when its line has both; otherwise it is open until its
+/// task's next event other than its own refcount operations on the page. Bounded: the last
+/// `keep` faults are remembered, and a span also ends after `maxEvents` events or `maxSpanNs`.
+struct SnapshotRaceWatch {
+    /// A fault line, remembered for the ones after it.
+    struct Span {
+        var id: Int
+        var pid: Int32
+        var pfn: UInt64
+        var headPfn: UInt64
+        var start: Int64?
+        var end: Int64?
+
+        func samePage(_ pfn: UInt64, _ head: UInt64) -> Bool {
+            self.pfn == pfn || headPfn == head || self.pfn == head || headPfn == pfn
+        }
+    }
+
+    /// A span still running, or a fault waiting for what later lines show.
+    struct Active {
+        var span: Span
+        var seq: UInt64
+        /// No end known, and the task has had no event since: the fault may still be running.
+        var open: Bool
+        /// The fault's verdicts wait for this watch.
+        var waiting: Bool
+        var evidence: SnapshotRaceEvidence?
+    }
+
+    /// A fault that waited, and what was found (nil: nothing).
+    struct Closed: Equatable {
+        var faultID: Int
+        var evidence: SnapshotRaceEvidence?
+    }
+
+    static let keep = 64
+    let maxEvents: UInt64
+    let maxSpanNs: Int64
+    private var recent: [Span] = []
+    private var active: [Active] = []
+
+    init(maxEvents: UInt64 = 65_536, maxSpanNs: Int64 = 100_000_000) {
+        self.maxEvents = maxEvents
+        self.maxSpanNs = maxSpanNs
+    }
+
+    var isIdle: Bool { active.isEmpty }
+
+    /// A write fault's line. Returns evidence for this fault from earlier faults (when it
+    /// `wantsEvidence`), and the waiting faults it settles.
+    mutating func fault(
+        id: Int, pid: Int32, pfn: UInt64, headPfn: UInt64, ts: Int64?, dtNs: Int64?, seq: UInt64,
+        wantsEvidence: Bool
+    ) -> (evidence: SnapshotRaceEvidence?, closed: [Closed]) {
+        var closed: [Closed] = []
+        let end = ts.flatMap { t in dtNs.map { t &+ max(0, $0) } }
+        // One fault in flight per task: a new fault of the task ends its previous one.
+        close(where: { $0.span.pid == pid }, into: &closed)
+        var mine: SnapshotRaceEvidence?
+        for earlier in recent where earlier.pid != pid && earlier.samePage(pfn, headPfn) {
+            let open = active.contains { $0.span.id == earlier.id && $0.open }
+            if let found = Self.overlap(earlier: earlier, open: open, start: ts, end: end) {
+                if mine == nil { mine = found }
+                if let k = active.firstIndex(where: { $0.span.id == earlier.id }), active[k].evidence == nil {
+                    active[k].evidence = found
+                }
+            }
+        }
+        let span = Span(id: id, pid: pid, pfn: pfn, headPfn: headPfn, start: ts, end: end)
+        recent.append(span)
+        if recent.count > Self.keep { recent.removeFirst() }
+        let waits = wantsEvidence && mine == nil
+        if end == nil || waits {
+            active.append(Active(span: span, seq: seq, open: end == nil, waiting: waits, evidence: nil))
+        }
+        return (wantsEvidence ? mine : nil, closed)
+    }
+
+    /// Any other event: ends the spans it shows are over. Returns the waiting faults it settles.
+    mutating func observe(pid: Int32, pageRef: PageRefEvent?, seq: UInt64, ts: Int64?) -> [Closed] {
+        var closed: [Closed] = []
+        let maxEvents = maxEvents, maxSpanNs = maxSpanNs
+        close(where: { a in
+            let ownPageOperation = pageRef.map { a.span.samePage($0.pfn, $0.pfn) } ?? false
+            let taskMovedOn = pid == a.span.pid && !ownPageOperation
+            let pastEnd = a.span.end.map { end in ts.map { $0 > end } ?? false } ?? false
+            let expired = seq &- a.seq > maxEvents
+                || (ts != nil && a.span.start != nil && ts! &- a.span.start! > maxSpanNs)
+            return taskMovedOn || pastEnd || expired
+        }, into: &closed)
+        return closed
+    }
+
+    mutating func closeAll() -> [Closed] {
+        var closed: [Closed] = []
+        close(where: { _ in true }, into: &closed)
+        return closed
+    }
+
+    private mutating func close(where done: (Active) -> Bool, into closed: inout [Closed]) {
+        var k = 0
+        while k < active.count {
+            if done(active[k]) {
+                let a = active.remove(at: k)
+                if a.waiting { closed.append(Closed(faultID: a.span.id, evidence: a.evidence)) }
+            } else {
+                k += 1
+            }
+        }
+    }
+
+    /// How a fault that began at `start` (ending at `end`, if known) may overlap an earlier
+    /// line's fault on the same page.
+    static func overlap(earlier g: Span, open: Bool, start: Int64?, end: Int64?) -> SnapshotRaceEvidence? {
+        if let gEnd = g.end, let gStart = g.start, let start {
+            let newEnd = end ?? start
+            return start <= gEnd && gStart <= newEnd ? .overlappingFault : nil
+        }
+        // The earlier fault's end is unknown: it may still run while its task has not moved on.
+        return open ? .overlapNotExcluded : nil
+    }
+}
