@@ -440,6 +440,8 @@ public struct WpPageEvent: Sendable, Equatable {
     public var oldMapcountAfter: Int?
     public var oldSwapcacheAfter: Bool?
     public var oldAnonExclusiveAfter: Bool?
+    /// PageAnonExclusive of the page a copy mapped (`new_anon_exclusive`).
+    public var newAnonExclusive: Bool?
     public var oldPgflagsAfter: PageFlags?
     /// `old_flags_after`: the raw PG_* word (kernel-specific bit numbers; kept, not decoded).
     public var oldFlagsAfter: UInt64?
@@ -447,6 +449,11 @@ public struct WpPageEvent: Sendable, Equatable {
     /// The write fault swapped the page in first and then went through do_wp_page
     /// (`caller=do_swap_page`); any other caller word is the present-PTE path.
     public var isSwapInFault: Bool { caller == "do_swap_page" }
+
+    /// Some page of the line carries PG_anon_exclusive set: the kernel has the flag (v5.19+).
+    public var showsAnonExclusiveSet: Bool {
+        anonExclusive == true || oldAnonExclusiveAfter == true || newAnonExclusive == true
+    }
 
     public init(pfn: UInt64, decision: ObservedDecision) {
         self.pfn = pfn; self.decision = decision
@@ -535,6 +542,7 @@ public struct WpPageEvent: Sendable, Equatable {
             case 18:
                 if c == 0x6F, b.equals(k, "old_refcount_after") { e.oldRefcountAfter = int(v) }
                 else if c == 0x6F, b.equals(k, "old_mapcount_after") { e.oldMapcountAfter = int(v) }
+                else if c == 0x6E, b.equals(k, "new_anon_exclusive") { e.newAnonExclusive = b.flag(v) }
             case 19:
                 if c == 0x6F, b.equals(k, "old_swapcache_after") { e.oldSwapcacheAfter = b.flag(v) }
             case 20:

@@ -177,8 +177,9 @@ public enum FaultCheck {
             divergence = divergenceCase(inputs, pre: pre, post: post)
         }
         for (m, v) in verdicts where agrees(v, observed) == false {
-            // Between v6.7 and v6.14 a large folio may have met other rules than v6.18's.
-            if m == .v6_18, context.largeFolioRulesUncertain, inputs.large != false {
+            // Between v6.7 and v6.14 a large folio may have met other rules than v6.18's: its
+            // large-folio rows (F3–F7) are not claimed there. F1 (exclusive) holds throughout.
+            if m == .v6_18, context.largeFolioRulesUncertain, usesLargeFolioRows(v) {
                 classes.append(.expectedUncertain)
                 continue
             }
@@ -190,6 +191,11 @@ public enum FaultCheck {
     }
 
     static func isDetermined(_ v: Verdict) -> Bool { v.decision != .undetermined }
+
+    /// The verdict rests on one of v6.18's large-folio rows (F3…F7).
+    static func usesLargeFolioRows(_ v: Verdict) -> Bool {
+        (v.rule ?? "").split(separator: "|").contains { ["F3", "F4", "F5", "F6", "F7"].contains($0) }
+    }
 
     /// A reuse while a reference existed that the deciding kernel's own procedure could not
     /// have released: more references than the mappings, the swap cache's (one per page of the

@@ -188,34 +188,46 @@ public struct Findings: Sendable {
         public var determined: Int
         /// Faults the model would judge: determined plus undetermined.
         public var judged: Int
+        /// Why the capture cannot come from a kernel of this generation, when it shows so.
+        public var ruledOut: String?
 
-        /// No determined fault contradicts it, and it decided at least one.
-        public var isConsistent: Bool { disagree == 0 && determined > 0 }
+        /// No determined fault contradicts it, it decided at least one, and nothing in the
+        /// capture rules its generation out.
+        public var isConsistent: Bool { disagree == 0 && determined > 0 && ruledOut == nil }
 
         /// Determined share of the judged faults (0 when none).
         public var determinedShare: Double { judged == 0 ? 0 : Double(determined) / Double(judged) }
     }
 
     /// Every model run, ranked as an account of the capture: fewest contradictions first, then
-    /// the largest determined share, then the newer rules (a newer kernel keeps the older rows
-    /// where they agree, so a tie says the newest is as consistent as the older ones).
-    public var fingerprint: [Standing] {
+    /// the generations the capture does not rule out, then the largest determined share, then
+    /// the newer rules (a newer kernel keeps the older rows where they agree, so a tie says the
+    /// newest is as consistent as the older ones).
+    ///
+    /// `anonExclusiveSeen`: some line showed PG_anon_exclusive set, which kernels before v5.19
+    /// do not have.
+    public func fingerprint(anonExclusiveSeen: Bool = false) -> [Standing] {
         var standings: [Standing] = []
         for m in models where counters[Self.seenBase + m.index] != 0 {
             let a = agreement(m.index)
-            standings.append(Standing(model: m, disagree: a.disagree, determined: a.agree + a.disagree,
-                                      judged: a.agree + a.disagree + a.undetermined))
+            var s = Standing(model: m, disagree: a.disagree, determined: a.agree + a.disagree,
+                             judged: a.agree + a.disagree + a.undetermined)
+            if anonExclusiveSeen, m.index < KernelModel.v5_19.index {
+                s.ruledOut = "the capture shows PageAnonExclusive set, which kernels before v5.19 lack"
+            }
+            standings.append(s)
         }
         return standings.sorted { x, y in
             if x.disagree != y.disagree { return x.disagree < y.disagree }
+            if (x.ruledOut == nil) != (y.ruledOut == nil) { return x.ruledOut == nil }
             if x.determinedShare != y.determinedShare { return x.determinedShare > y.determinedShare }
             return x.model.index > y.model.index
         }
     }
 
-    /// The head of `fingerprint`, with its agreement counts.
+    /// The head of `fingerprint()`, with its agreement counts.
     public var bestExplainingModel: (model: KernelModel, agree: Int, determined: Int)? {
-        guard let best = fingerprint.first else { return nil }
+        guard let best = fingerprint().first else { return nil }
         return (best.model, best.determined - best.disagree, best.determined)
     }
 }

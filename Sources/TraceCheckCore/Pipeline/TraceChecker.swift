@@ -101,6 +101,11 @@ public struct CheckResult: Sendable {
     public var history: [HistoryEntry] = []
     public var historyTotal = 0
     public var explainedPfn: UInt64?
+    /// Some `wp_page` line showed PG_anon_exclusive set (so the kernel is v5.19 or later).
+    public var anonExclusiveSeen = false
+
+    /// The models run, ranked as accounts of the capture (`Findings.fingerprint`).
+    public var fingerprint: [Findings.Standing] { findings.fingerprint(anonExclusiveSeen: anonExclusiveSeen) }
 
     /// 0 no divergence, 1 divergences found, 2 the input itself is broken (DESIGN.md).
     public var exitStatus: Int32 {
@@ -143,6 +148,7 @@ public struct TraceChecker {
     private var snapshots = SnapshotRaceWatch()
     private var awaitingSnapshot: Set<Int> = []
     private var context = CheckContext()
+    private var anonExclusiveSeen = false
     private var history: [HistoryEntry] = []
     private var historyTotal = 0
     /// How many history lines `--explain` keeps (the most recent).
@@ -225,7 +231,7 @@ public struct TraceChecker {
             findings: findings, stats: stats, models: models, expectedModel: expected, kernel: kernel,
             inputs: paths, pages: replayer.pageCount, errors: errors, notATrace: notATrace,
             racesChecked: racesCheckable, history: history, historyTotal: historyTotal,
-            explainedPfn: options.explainPfn)
+            explainedPfn: options.explainPfn, anonExclusiveSeen: anonExclusiveSeen)
     }
 
     private mutating func begin(_ paths: [String], _ onStart: (RunStart) -> Void) {
@@ -351,6 +357,7 @@ public struct TraceChecker {
         if let want = options.pid, p.pid != want, wp.tgid != want { return }
         if let want = options.comm, comm != want { return }
         if !started { begin(paths, onStart) }
+        if wp.showsAnonExclusiveSet { anonExclusiveSeen = true }
         let joined = replayer.join(wp)
         // FaultCheck.check, memoised: few distinct input combinations recur across the faults.
         let checked = checks.result(

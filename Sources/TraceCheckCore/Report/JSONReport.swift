@@ -209,13 +209,14 @@ public enum JSONReport {
         // Every model run, best account of the capture first (fewest contradictions, then the
         // largest determined share).
         var ranking: [JSONObject] = []
-        for standing in r.findings.fingerprint {
+        for standing in r.fingerprint {
             var x = JSONObject()
             x.string("model", standing.model.rawValue)
             x.int("disagree", standing.disagree)
             x.int("determined", standing.determined)
             x.int("undetermined", standing.judged - standing.determined)
             x.bool("consistent", standing.isConsistent)
+            if let why = standing.ruledOut { x.string("ruled_out", why) }
             ranking.append(x)
         }
         o.objects("fingerprint", ranking)

@@ -110,7 +110,7 @@ public enum TextReport {
             if a.undetermined > 0 { s += "; \(a.undetermined) undetermined" }
             return s
         }
-        return fingerprintSentence(r.findings.fingerprint)
+        return fingerprintSentence(r.fingerprint)
     }
 
     /// Without a kernel: which rule generations the capture is consistent with, and which it
@@ -119,6 +119,9 @@ public enum TextReport {
     static func fingerprintSentence(_ ranking: [Findings.Standing]) -> String {
         guard let best = ranking.first else { return "" }
         var s = "no kernel given: "
+        if ranking.allSatisfy({ $0.determined == 0 }) {
+            return s + "no model determined any fault, so the capture does not tell the rules apart"
+        }
         if best.isConsistent {
             s += "consistent with \(best.model.rawValue) rules: 0 of \(best.determined) determined faults disagree"
             let others = ranking.dropFirst().filter(\.isConsistent).map(\.model.rawValue)
@@ -130,6 +133,11 @@ public enum TextReport {
         let contradicting = ranking.filter { $0.disagree > 0 && $0.model != best.model }
         if !contradicting.isEmpty {
             s += "; contradicts " + contradicting.map { "\($0.model.rawValue) on \($0.disagree)" }.joined(separator: ", ")
+        }
+        let ruledOut = ranking.filter { $0.ruledOut != nil && $0.disagree == 0 }
+        if let why = ruledOut.first?.ruledOut {
+            s += "; " + ruledOut.map(\.model.rawValue).joined(separator: ", ")
+                + (ruledOut.count == 1 ? " also fits" : " also fit") + " the faults, but \(why)"
         }
         let silent = ranking.filter { $0.determined == 0 }.map(\.model.rawValue)
         if !silent.isEmpty { s += "; nothing determined under " + silent.joined(separator: ", ") }
