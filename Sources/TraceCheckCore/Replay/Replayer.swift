@@ -254,7 +254,9 @@ public struct Replayer {
             if i.refcount == nil { i.refcount = Int(s.refcount) }
             let forkStale = printedByForkIncrement(s)
             // Mapcounts are per page: the head's events say nothing about a tail page's.
-            if i.mapcount == nil, headPfn == wp.pfn, !forkStale, let m = replayedMapcount(s) { i.mapcount = m }
+            // The faulting PTE maps the page: a printed mapcount below 1 came from an increment
+            // made before the mapping (swap-in, KSM's replace_page) and is stale.
+            if i.mapcount == nil, headPfn == wp.pfn, !forkStale, let m = replayedMapcount(s), m >= 1 { i.mapcount = m }
             let f = s.flags
             if i.swapcache == nil { i.swapcache = f.swapcache }
             if i.locked == nil { i.locked = f.contains(.locked) }
@@ -294,17 +296,24 @@ public struct Replayer {
         }
     }
 
-    /// PageAnonExclusive from the flags name that carries it in this kernel; unknown when the
-    /// flags were printed by a fork's increment (the fork clears the bit after printing).
+    /// PageAnonExclusive from the flags name that carries it in this kernel, when the last
+    /// page_ref event shows it set. A clear bit proves nothing: a reuse sets the bit without
+    /// touching the refcount, so no event prints it. Unknown too when the flags were printed by
+    /// a fork's increment (the fork clears the bit after printing).
     private func anonExclusive(_ f: PageFlags, forkStale: Bool) -> Bool? {
+        let set: Bool?
         if let v = facts.version {
             if v < (5, 19) { return nil } // no such flag before v5.19: mappedtodisk is not it
-            if forkStale { return nil }
-            if v.major > 6 || (v.major == 6 && v.minor >= 18) { return f.contains(.owner2) }
-            return sawOwner2 ? f.contains(.owner2) : f.contains(.mappedToDisk)
+            if v.major > 6 || (v.major == 6 && v.minor >= 18) {
+                set = f.contains(.owner2)
+            } else {
+                set = sawOwner2 ? f.contains(.owner2) : f.contains(.mappedToDisk)
+            }
+        } else {
+            set = sawOwner2 ? f.contains(.owner2) : nil
         }
         if forkStale { return nil }
-        return sawOwner2 ? f.contains(.owner2) : nil
+        return set == true ? true : nil
     }
 }
 

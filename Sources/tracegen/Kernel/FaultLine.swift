@@ -99,7 +99,9 @@ extension SimKernel {
             if model.tracksAnonExclusive {
                 if suspect, !world.ksm {
                     hidden.append(HiddenInput(name: "anon_exclusive", values: [{ $0.anonExclusive = false }, { $0.anonExclusive = true }]))
-                } else if v.flags.contains(.anonExclusive) != world.anonExclusive {
+                } else if !(v.flags.contains(.anonExclusive) && world.anonExclusive) {
+                    // A reader trusts a printed anon-exclusive bit only when it is set (a reuse
+                    // sets it silently), so the line says whenever the events do not.
                     f.insert(.anonExclusive)
                 }
             }
