@@ -120,7 +120,7 @@ public struct Findings: Sendable {
         let examplesPerClass = self.examplesPerClass
         var newExamples: [FaultClass] = []
         var divergent = false
-        // A snapshot that may not be what the kernel decided on is compared with no model.
+        // A snapshot that may not be what the kernel decided on.
         let snapshotStale = f.snapshotRace != nil
         counters.withUnsafeMutableBufferPointer { c in
             // Read the verdicts in place: copying each (model, verdict) out retains its strings.
@@ -130,7 +130,12 @@ public struct Findings: Sendable {
                     let decision = verdicts[k].verdict.decision
                     let a = Self.agreementBase + mi * Self.agreementKinds
                     c[Self.seenBase + mi] = 1
-                    switch snapshotStale ? nil : FaultCheck.agrees(decision, f.observed) {
+                    var agrees = FaultCheck.agrees(decision, f.observed)
+                    // A disagreement withdrawn for a racy snapshot is not compared.
+                    if snapshotStale, agrees == false, !f.classes.contains(.observedVs(verdicts[k].model)) {
+                        agrees = nil
+                    }
+                    switch agrees {
                     case true?: c[a] += 1
                     case false?: c[a + 1] += 1
                     case nil:

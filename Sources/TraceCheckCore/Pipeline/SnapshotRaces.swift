@@ -13,6 +13,10 @@ public enum SnapshotRaceEvidence: String, Sendable, Equatable {
     /// A line without `dt_ns`: another task's fault on the page came before this task's next
     /// event, so the two may have overlapped.
     case overlapNotExcluded = "overlap-not-excluded"
+    /// Another task changed the page's refcount while the fault was in flight, in the direction
+    /// that explains the kernel's decision (a reference dropped before a reuse, taken before a
+    /// copy).
+    case otherTaskChangedPage = "other-task-changed-page"
 
     /// The words the text report uses.
     public var explanation: String {
@@ -20,6 +24,7 @@ public enum SnapshotRaceEvidence: String, Sendable, Equatable {
         case .rereadChanged: "the page re-read when the outcome was read changed in a way this fault does not explain"
         case .overlappingFault: "another task's write fault on the same page overlapped in time"
         case .overlapNotExcluded: "no dt_ns: another task's fault on the page came before this task's next event, so an overlap cannot be excluded"
+        case .otherTaskChangedPage: "another task changed the page's refcount while the fault was in flight"
         }
     }
 
@@ -75,6 +80,9 @@ struct SnapshotRaceWatch {
         /// The fault's verdicts wait for this watch.
         var waiting: Bool
         var evidence: SnapshotRaceEvidence?
+        /// The sign of another task's refcount change that would explain the kernel's decision
+        /// (−1 for a reuse, +1 for a copy, 0 none).
+        var explainingSign: Int
     }
 
     /// A fault that waited, and what was found (nil: nothing).
@@ -100,7 +108,7 @@ struct SnapshotRaceWatch {
     /// `wantsEvidence`), and the waiting faults it settles.
     mutating func fault(
         id: Int, pid: Int32, pfn: UInt64, headPfn: UInt64, ts: Int64?, dtNs: Int64?, seq: UInt64,
-        wantsEvidence: Bool
+        observed: ObservedDecision, wantsEvidence: Bool
     ) -> (evidence: SnapshotRaceEvidence?, closed: [Closed]) {
         var closed: [Closed] = []
         let end = ts.flatMap { t in dtNs.map { t &+ max(0, $0) } }
@@ -121,7 +129,13 @@ struct SnapshotRaceWatch {
         if recent.count > Self.keep { recent.removeFirst() }
         let waits = wantsEvidence && mine == nil
         if end == nil || waits {
-            active.append(Active(span: span, seq: seq, open: end == nil, waiting: waits, evidence: nil))
+            let sign: Int
+            switch observed {
+            case .reuse: sign = -1
+            case .copy: sign = 1
+            case .other: sign = 0
+            }
+            active.append(Active(span: span, seq: seq, open: end == nil, waiting: waits, evidence: nil, explainingSign: sign))
         }
         return (wantsEvidence ? mine : nil, closed)
     }
@@ -129,6 +143,14 @@ struct SnapshotRaceWatch {
     /// Any other event: ends the spans it shows are over. Returns the waiting faults it settles.
     mutating func observe(pid: Int32, pageRef: PageRefEvent?, seq: UInt64, ts: Int64?) -> [Closed] {
         var closed: [Closed] = []
+        if let e = pageRef, let delta = Self.delta(e), delta != 0 {
+            for k in active.indices where active[k].waiting && active[k].evidence == nil && active[k].span.pid != pid {
+                let a = active[k]
+                guard a.span.samePage(e.pfn, e.pfn), delta.signum() == a.explainingSign else { continue }
+                if let end = a.span.end, let ts, ts > end { continue }
+                active[k].evidence = .otherTaskChangedPage
+            }
+        }
         let maxEvents = maxEvents, maxSpanNs = maxSpanNs
         close(where: { a in
             let ownPageOperation = pageRef.map { a.span.samePage($0.pfn, $0.pfn) } ?? false
@@ -156,6 +178,15 @@ struct SnapshotRaceWatch {
             } else {
                 k += 1
             }
+        }
+    }
+
+    /// The refcount change an event made (0 when a conditional op refused; nil for absolute ops).
+    static func delta(_ e: PageRefEvent) -> Int? {
+        switch e.op {
+        case .mod, .modAndTest, .modAndReturn: return Int(e.val)
+        case .modUnless: return e.ret == 1 ? Int(e.val) : 0
+        case .set, .freeze, .unfreeze: return nil
         }
     }
 

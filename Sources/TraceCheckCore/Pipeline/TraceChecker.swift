@@ -379,24 +379,22 @@ public struct TraceChecker {
         nextFaultID += 1
         var waitsForSnapshot = false
         if hasTask {
-            // A disagreement (or unsafe reuse) on the fault's own snapshot is claimed only if
-            // nothing shows the snapshot went stale before the kernel decided.
-            let claims = wp.refcount != nil && record.classes.contains { c in
-                if case .observedVs = c { return true }
-                return c == .unsafeReuse
-            }
+            // A disagreement (or unsafe reuse) is claimed only if nothing shows that the state the
+            // fault was judged on (its snapshot, or the replay at its line) went stale before the
+            // kernel decided.
+            let claims = record.classes.contains { Self.restsOnTheDecidedState($0, expected: expected) }
             var evidence: SnapshotRaceEvidence? = claims && SnapshotRaceEvidence.reread(wp, joined.inputs) ? .rereadChanged : nil
             // Overlaps need one clock for every CPU (not `local`).
             if racesCheckable {
                 let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
                 let (earlier, closed) = snapshots.fault(
                     id: id, pid: p.pid, pfn: wp.pfn, headPfn: wp.headPfn, ts: ts, dtNs: wp.dtNs, seq: seq,
-                    wantsEvidence: claims && evidence == nil)
+                    observed: wp.decision, wantsEvidence: claims && evidence == nil)
                 settleSnapshots(closed, onFault)
                 evidence = evidence ?? earlier
                 waitsForSnapshot = claims && evidence == nil
             }
-            if let evidence { Self.markRacySnapshot(&record, evidence) }
+            if let evidence { Self.markRacySnapshot(&record, evidence, expected: expected) }
         }
         if waitsForSnapshot {
             awaitingSnapshot.insert(id)
@@ -456,21 +454,30 @@ public struct TraceChecker {
         for c in closed {
             let index = heldHead + (c.faultID - heldBaseID)
             if let evidence = c.evidence, index >= heldHead, index < held.count, held[index] != nil {
-                Self.markRacySnapshot(&held[index]!, evidence)
+                Self.markRacySnapshot(&held[index]!, evidence, expected: expected)
             }
             awaitingSnapshot.remove(c.faultID)
         }
         releaseHeld(onFault)
     }
 
-    /// The fault's disagreements and unsafe-reuse claim rest on a snapshot that may be stale:
-    /// withdrawn, and the fault is classed as a racy snapshot.
-    static func markRacySnapshot(_ record: inout FaultRecord, _ evidence: SnapshotRaceEvidence) {
-        record.snapshotRace = evidence
-        record.classes.removeAll { c in
-            if case .observedVs = c { return true }
-            return c == .unsafeReuse
+    /// A claim about the kernel that needs the judged state to be the one the kernel decided
+    /// on: a disagreement with its own rules (with every model's when the kernel is not known),
+    /// and unsafe reuse. A disagreement with another model stays: that model decides on the
+    /// state the fault found.
+    static func restsOnTheDecidedState(_ c: FaultClass, expected: KernelModel?) -> Bool {
+        switch c {
+        case .observedVs(let m): return expected == nil || m == expected
+        case .unsafeReuse: return true
+        default: return false
         }
+    }
+
+    /// The fault's claims about the kernel rest on a state that may be stale: withdrawn, and the
+    /// fault is classed as a racy snapshot.
+    static func markRacySnapshot(_ record: inout FaultRecord, _ evidence: SnapshotRaceEvidence, expected: KernelModel?) {
+        record.snapshotRace = evidence
+        record.classes.removeAll { restsOnTheDecidedState($0, expected: expected) }
         record.classes.append(.racySnapshot)
         record.classes.sort()
     }
