@@ -53,9 +53,11 @@ public enum SnapshotRaceEvidence: String, Sendable, Equatable {
 /// Finds write faults on the same page by different tasks that overlap in time, for the faults
 /// whose verdicts need it (`fault(…, wantsEvidence: true)`).
 ///
-/// A fault's span is `[ts, ts + dt_ns]` when its line has both; otherwise it is open until its
-/// task's next event other than its own refcount operations on the page. Bounded: the last
-/// `keep` faults are remembered, and a span also ends after `maxEvents` events or `maxSpanNs`.
+/// A fault's span is `[ts, ts + dt_ns]` when its line has both. Without them, a fault that
+/// waits for evidence is open until its task's next event other than its own refcount
+/// operations on the page; another task's fault on the page inside that window may overlap it.
+/// Bounded: the last `keep` faults are remembered, and a window also ends after `maxEvents`
+/// events or `maxSpanNs`.
 struct SnapshotRaceWatch {
     /// A fault line, remembered for the ones after it.
     struct Span {
@@ -94,8 +96,55 @@ struct SnapshotRaceWatch {
     static let keep = 64
     let maxEvents: UInt64
     let maxSpanNs: Int64
+    /// The last `keep` fault lines, a ring: `recent[next]` is the oldest once it is full.
     private var recent: [Span] = []
+    private var next = 0
+    /// How many of the remembered faults touch each slot of pages (pfn and head, by a hash): a
+    /// fault whose page slots are empty has no earlier fault on its page to look at.
+    private var recentPages = [UInt8](repeating: 0, count: pageSlotCount)
+    private static let pageSlotCount = 4096
+
+    @inline(__always) private static func pageSlot(_ pfn: UInt64) -> Int {
+        Int(truncatingIfNeeded: (pfn &* 0x9E37_79B9_7F4A_7C15) >> 52)
+    }
+
+    private mutating func remember(_ span: Span) {
+        if recent.count < Self.keep {
+            recent.append(span)
+        } else {
+            forget(recent[next])
+            recent[next] = span
+            next = (next + 1) % Self.keep
+        }
+        recentPages[Self.pageSlot(span.pfn)] &+= 1
+        recentPages[Self.pageSlot(span.headPfn)] &+= 1
+    }
+
+    private mutating func forget(_ span: Span) {
+        recentPages[Self.pageSlot(span.pfn)] &-= 1
+        recentPages[Self.pageSlot(span.headPfn)] &-= 1
+    }
     private var active: [Active] = []
+
+    /// What lets most events pass in O(1) (`observe`'s first test): how many active faults each
+    /// slot of tasks holds (by the pid's low bits; a shared slot only costs a closer look), the
+    /// pages the waiting faults watch (one bit each by a hash), the oldest sequence number and
+    /// the first time at which a span ends. The last three may lag behind a removal; then they
+    /// only send events to the closer look, which brings them up to date.
+    private var taskCounts = [UInt16](repeating: 0, count: taskSlotCount)
+    private var pfnBits: UInt64 = 0
+    private var oldestSeq: UInt64 = .max
+    private var deadline: Int64 = .max
+    private var summaryLags = false
+    private static let taskSlotCount = 256
+
+    @inline(__always) private static func slot(_ pid: Int32) -> Int {
+        Int(truncatingIfNeeded: pid) & (taskSlotCount - 1)
+    }
+
+    @inline(__always) private static func bit(_ pfn: UInt64) -> UInt64 {
+        1 << ((pfn ^ (pfn >> 6) ^ (pfn >> 12)) & 63)
+    }
 
     init(maxEvents: UInt64 = 65_536, maxSpanNs: Int64 = 100_000_000) {
         self.maxEvents = maxEvents
@@ -113,35 +162,53 @@ struct SnapshotRaceWatch {
         var closed: [Closed] = []
         let end = ts.flatMap { t in dtNs.map { t &+ max(0, $0) } }
         // One fault in flight per task: a new fault of the task ends its previous one.
-        close(where: { $0.span.pid == pid }, into: &closed)
+        if taskCounts[Self.slot(pid)] > 0 { close(where: { $0.span.pid == pid }, into: &closed) }
         var mine: SnapshotRaceEvidence?
-        for earlier in recent where earlier.pid != pid && earlier.samePage(pfn, headPfn) {
-            let open = active.contains { $0.span.id == earlier.id && $0.open }
-            if let found = Self.overlap(earlier: earlier, open: open, start: ts, end: end) {
+        // Earlier faults with a span, and the faults still waiting (open while their task has
+        // not moved on).
+        let pageSeen = recentPages[Self.pageSlot(pfn)] > 0 || recentPages[Self.pageSlot(headPfn)] > 0
+        for earlier in pageSeen ? recent : [] where earlier.pid != pid && earlier.samePage(pfn, headPfn) {
+            if let found = Self.overlap(earlier: earlier, open: false, start: ts, end: end) {
                 if mine == nil { mine = found }
                 if let k = active.firstIndex(where: { $0.span.id == earlier.id }), active[k].evidence == nil {
                     active[k].evidence = found
                 }
             }
         }
+        for k in active.indices where active[k].span.pid != pid && active[k].span.samePage(pfn, headPfn) {
+            if let found = Self.overlap(earlier: active[k].span, open: active[k].open, start: ts, end: end) {
+                if mine == nil { mine = found }
+                if active[k].evidence == nil { active[k].evidence = found }
+            }
+        }
         let span = Span(id: id, pid: pid, pfn: pfn, headPfn: headPfn, start: ts, end: end)
-        recent.append(span)
-        if recent.count > Self.keep { recent.removeFirst() }
+        // Only a fault that waits is followed event by event (the forward look); an earlier
+        // fault is seen as overlapping a later one from its span, or while it waits. So a span
+        // without an end is not remembered.
+        if end != nil { remember(span) }
         let waits = wantsEvidence && mine == nil
-        if end == nil || waits {
+        if waits {
             let sign: Int
             switch observed {
             case .reuse: sign = -1
             case .copy: sign = 1
             case .other: sign = 0
             }
-            active.append(Active(span: span, seq: seq, open: end == nil, waiting: waits, evidence: nil, explainingSign: sign))
+            let a = Active(span: span, seq: seq, open: end == nil, waiting: waits, evidence: nil, explainingSign: sign)
+            active.append(a)
+            taskCounts[Self.slot(pid)] &+= 1
+            include(a)
         }
         return (wantsEvidence ? mine : nil, closed)
     }
 
     /// Any other event: ends the spans it shows are over. Returns the waiting faults it settles.
     mutating func observe(pid: Int32, pageRef: PageRefEvent?, seq: UInt64, ts: Int64?) -> [Closed] {
+        // Most events concern no active fault: another task, another page, nothing expiring.
+        if taskCounts[Self.slot(pid)] == 0, pageRef.map({ pfnBits & Self.bit($0.pfn) == 0 }) ?? true,
+           seq &- oldestSeq <= maxEvents, ts.map({ $0 <= deadline }) ?? true {
+            return []
+        }
         var closed: [Closed] = []
         if let e = pageRef, let delta = Self.delta(e), delta != 0 {
             for k in active.indices where active[k].waiting && active[k].evidence == nil && active[k].span.pid != pid {
@@ -160,12 +227,14 @@ struct SnapshotRaceWatch {
                 || (ts != nil && a.span.start != nil && ts! &- a.span.start! > maxSpanNs)
             return taskMovedOn || pastEnd || expired
         }, into: &closed)
+        if summaryLags { resummarize() }
         return closed
     }
 
     mutating func closeAll() -> [Closed] {
         var closed: [Closed] = []
         close(where: { _ in true }, into: &closed)
+        resummarize()
         return closed
     }
 
@@ -174,11 +243,26 @@ struct SnapshotRaceWatch {
         while k < active.count {
             if done(active[k]) {
                 let a = active.remove(at: k)
+                taskCounts[Self.slot(a.span.pid)] &-= 1
+                summaryLags = true
                 if a.waiting { closed.append(Closed(faultID: a.span.id, evidence: a.evidence)) }
             } else {
                 k += 1
             }
         }
+    }
+
+    private mutating func include(_ a: Active) {
+        if a.waiting { pfnBits |= Self.bit(a.span.pfn) | Self.bit(a.span.headPfn) }
+        oldestSeq = min(oldestSeq, a.seq)
+        if let end = a.span.end { deadline = min(deadline, end) }
+        if let start = a.span.start { deadline = min(deadline, start &+ maxSpanNs) }
+    }
+
+    private mutating func resummarize() {
+        pfnBits = 0; oldestSeq = .max; deadline = .max
+        for a in active { include(a) }
+        summaryLags = false
     }
 
     /// The refcount change an event made (0 when a conditional op refused; nil for absolute ops).

@@ -316,10 +316,7 @@ public struct TraceChecker {
             let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
             settle(race.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
         }
-        if !snapshots.isIdle, name != .wpPage {
-            let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
-            settleSnapshots(snapshots.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
-        }
+        if !snapshots.isIdle, name != .wpPage { observeSnapshots(p, pageRef, onFault) }
         switch name {
         case .pageRef(let op):
             counts.family[EventCounts.pageRef] &+= 1
@@ -382,10 +379,12 @@ public struct TraceChecker {
             // A disagreement (or unsafe reuse) is claimed only if nothing shows that the state the
             // fault was judged on (its snapshot, or the replay at its line) went stale before the
             // kernel decided.
-            let claims = record.classes.contains { Self.restsOnTheDecidedState($0, expected: expected) }
+            let claims = record.classes.contains(where: Self.restsOnTheDecidedState)
             var evidence: SnapshotRaceEvidence? = claims && SnapshotRaceEvidence.reread(wp, joined.inputs) ? .rereadChanged : nil
-            // Overlaps need one clock for every CPU (not `local`).
-            if racesCheckable {
+            // Overlaps need one clock for every CPU (not `local`). The watch needs to see a fault
+            // that asks for evidence, one with a span that may overlap later faults, or any
+            // fault while others wait (it may be what they wait for).
+            if racesCheckable, claims || wp.dtNs != nil || !snapshots.isIdle {
                 let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
                 let (earlier, closed) = snapshots.fault(
                     id: id, pid: p.pid, pfn: wp.pfn, headPfn: wp.headPfn, ts: ts, dtNs: wp.dtNs, seq: seq,
@@ -394,7 +393,7 @@ public struct TraceChecker {
                 evidence = evidence ?? earlier
                 waitsForSnapshot = claims && evidence == nil
             }
-            if let evidence { Self.markRacySnapshot(&record, evidence, expected: expected) }
+            if let evidence { Self.markRacySnapshot(&record, evidence) }
         }
         if waitsForSnapshot {
             awaitingSnapshot.insert(id)
@@ -448,36 +447,41 @@ public struct TraceChecker {
         releaseHeld(onFault)
     }
 
+    /// Feeds an event to the snapshot watch (kept out of line: it runs only while a fault waits).
+    @inline(never)
+    private mutating func observeSnapshots(_ p: ParsedLine, _ pageRef: PageRefEvent?, _ onFault: (FaultRecord) -> Void) {
+        let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
+        settleSnapshots(snapshots.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
+    }
+
     /// Applies what the snapshot watch found for the faults that waited on it.
     private mutating func settleSnapshots(_ closed: [SnapshotRaceWatch.Closed], _ onFault: (FaultRecord) -> Void) {
         if closed.isEmpty { return }
         for c in closed {
             let index = heldHead + (c.faultID - heldBaseID)
             if let evidence = c.evidence, index >= heldHead, index < held.count, held[index] != nil {
-                Self.markRacySnapshot(&held[index]!, evidence, expected: expected)
+                Self.markRacySnapshot(&held[index]!, evidence)
             }
             awaitingSnapshot.remove(c.faultID)
         }
         releaseHeld(onFault)
     }
 
-    /// A claim about the kernel that needs the judged state to be the one the kernel decided
-    /// on: a disagreement with its own rules (with every model's when the kernel is not known),
-    /// and unsafe reuse. A disagreement with another model stays: that model decides on the
-    /// state the fault found.
-    static func restsOnTheDecidedState(_ c: FaultClass, expected: KernelModel?) -> Bool {
+    /// A claim that needs the judged state to be the one the kernel decided on: a disagreement
+    /// with a model's rules (the kernel's own, or ones it might be running whatever its version
+    /// says), and unsafe reuse.
+    static func restsOnTheDecidedState(_ c: FaultClass) -> Bool {
         switch c {
-        case .observedVs(let m): return expected == nil || m == expected
-        case .unsafeReuse: return true
+        case .observedVs, .unsafeReuse: return true
         default: return false
         }
     }
 
     /// The fault's claims about the kernel rest on a state that may be stale: withdrawn, and the
     /// fault is classed as a racy snapshot.
-    static func markRacySnapshot(_ record: inout FaultRecord, _ evidence: SnapshotRaceEvidence, expected: KernelModel?) {
+    static func markRacySnapshot(_ record: inout FaultRecord, _ evidence: SnapshotRaceEvidence) {
         record.snapshotRace = evidence
-        record.classes.removeAll { restsOnTheDecidedState($0, expected: expected) }
+        record.classes.removeAll(where: restsOnTheDecidedState)
         record.classes.append(.racySnapshot)
         record.classes.sort()
     }
