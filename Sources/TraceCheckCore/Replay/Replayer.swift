@@ -367,8 +367,11 @@ public struct Replayer {
             if i.refcount == nil, s.refcount > 0 { i.refcount = Int(s.refcount) }
             let forkStale = printedByForkIncrement(s) || (!sawForkEvents && incrementedByAnotherTask(s, pid: pid))
             // Mapcounts are per page: the head's events say nothing about a tail page's. A
-            // printed 0 (or less) is stale: the faulting PTE maps the page.
-            if i.mapcount == nil, !tail, !forkStale, let m = replayedMapcount(s), m >= 1 { i.mapcount = m }
+            // printed 0 (or less) is stale: the faulting PTE maps the page. A speculative get
+            // (a swap-cache lookup, GUP-fast) prints before the rmap add that may follow it, so
+            // its mapcount is only a lower bound.
+            let speculativeGet = s.lastOp == .modUnless && s.lastIncrementPid >= 0
+            if i.mapcount == nil, !tail, !forkStale, !speculativeGet, let m = replayedMapcount(s), m >= 1 { i.mapcount = m }
             let f = s.flags
             // The faulting task's own increment is not an isolation or a swap-cache insertion
             // still in progress: those end (printing) before the task returns to user space.

@@ -93,7 +93,8 @@ extension SimKernel {
                 var values: [(inout WPWorld) -> Void] = [{ $0.mapcount = 1; $0.maxSubpageMapcount = 1; $0.largeMapcount = 1 }]
                 if hi >= 2 { values.append { $0.mapcount = 2; $0.maxSubpageMapcount = 2; $0.largeMapcount = 2 } }
                 hidden.append(HiddenInput(name: "mapcount", values: values))
-            } else if Int(v.mapcount) != world.mapcount {
+            } else if Int(v.mapcount) != world.mapcount || v.speculativeGet {
+                // A reader cannot take a mapcount printed by a speculative get as current.
                 f.insert(.mapcount)
             }
             if model.tracksAnonExclusive {

@@ -321,9 +321,16 @@ extension SimKernel {
         putPage(h, by: t)
     }
 
-    /// end_page_writeback: prints no page_ref event.
+    /// end_page_writeback. Kernels whose end of writeback holds a reference around clearing the
+    /// flag (get, clear, put) print the cleared flags with the put; older ones print nothing.
     func writebackDone(_ h: Int32) {
+        guard model.writebackEndPrints else {
+            pages[Int(h)].flags.remove(.writeback)
+            return
+        }
+        getPage(h, by: kworker)
         pages[Int(h)].flags.remove(.writeback)
+        putPage(h, by: kworker)
     }
 
     /// A later reclaim pass frees an unmapped, clean swap-cache page: freeze at 2 (isolation +
