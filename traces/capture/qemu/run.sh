@@ -13,7 +13,9 @@
 # own sources list and package lists); the machine's apt sources are never touched.
 # Environment: QEMU_TIMEOUT (s, default 3000) bounds the guest, WORKLOAD_TIMEOUT (s, default
 # 1200) each workload in it; QEMU_MEM (MiB, default 2048); WORKLOADS_DIR (default
-# traces/capture/workloads); KPROBE_ENGINE_MODE=tracefs tries the engine without bpftrace.
+# traces/capture/workloads); KPROBE_ENGINE_MODE=tracefs tries the engine without bpftrace;
+# ATTACH_TIMEOUT (s, default 900) bounds bpftrace's start in the guest; ONE_SESSION=1 runs
+# every workload in one engine session (one attach; the capture is out/<kernel>/all.txt.zst).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -97,17 +99,15 @@ rm -rf "$stage"; mkdir -p "$stage/opt/tracecheck/engines" "$stage/opt/tracecheck
 cp -r "$repo/traces/capture/engines/kprobe" "$stage/opt/tracecheck/engines/"
 [ -z "${KPROBE_ENGINE_MODE:-}" ] || echo "$KPROBE_ENGINE_MODE" > "$stage/opt/tracecheck/mode"
 for w in "${workloads[@]}"; do cp "$wdir/$w" "$stage/opt/tracecheck/workloads/"; done
+# TRACECHECK_BIN: a tracecheck that runs in the guest (bookworm glibc; build it with
+# `swift build -c release --static-swift-stdlib`) makes the guest use `tracecheck record`.
 tc="${TRACECHECK_BIN:-}"
-if [ -z "$tc" ]; then
-  for c in "$repo/.build/release/tracecheck" "$repo/.build/debug/tracecheck"; do
-    [ -x "$c" ] && tc=$c && break
-  done
-fi
-if [ -n "$tc" ] && "$tc" record --help >/dev/null 2>&1; then
+if [ -n "$tc" ]; then
+  "$tc" record --help 2>&1 | grep -q -- '--duration' || { log "$tc has no 'record' subcommand"; exit 2; }
   cp "$tc" "$stage/opt/tracecheck/tracecheck"
   log "guest records with $tc record"
 else
-  log "no tracecheck binary with 'record' (build one, or set TRACECHECK_BIN): the guest merges with the engine's own merge"
+  log "the guest runs the engine and its own merge (set TRACECHECK_BIN to use tracecheck record)"
 fi
 cat > "$stage/opt/tracecheck/guest-init.sh" <<'GUEST'
 #!/bin/bash
@@ -122,27 +122,42 @@ out=/out; rm -rf $out; mkdir -p $out
 T=/opt/tracecheck
 [ -f $T/mode ] && export KPROBE_ENGINE_MODE=$(cat $T/mode)
 WL_TIMEOUT=$(cat $T/workload-timeout)
-export KPROBE_KEEP_RAW=1
+export KPROBE_KEEP_RAW=1 KPROBE_ATTACH_TIMEOUT=$(cat $T/attach-timeout)
 echo "guest: kernel $(uname -r)"
 echo "guest: probe: $($T/engines/kprobe/probe; echo " status $?")"
-for w in $(cat $T/workloads.list); do
-  echo "guest: === $w"
+echo "guest: bpftrace start-up alone: $( { time -p bpftrace -e 'BEGIN { exit(); }' >/dev/null 2>&1; } 2>&1 | tr '\n' ' ')"
+capture() {   # capture NAME CMD...: one engine session, the capture in $out/NAME.txt.zst
+  local name=$1; shift
+  echo "guest: === $name"
   start=$(date +%s)
-  : > $out/$w.err
-  tail -n +1 -F $out/$w.err 2>/dev/null | sed -u "s/^/guest: [$w] /" & tailer=$!
+  : > $out/$name.err
+  tail -n +1 -F $out/$name.err 2>/dev/null | sed -u "s/^/guest: [$name] /" & tailer=$!
   if [ -x $T/tracecheck ]; then
-    timeout $WL_TIMEOUT $T/tracecheck record -o $out/$w.txt.zst --engine kprobe -- $T/workloads/$w > $out/$w.log 2> $out/$w.err
+    timeout $WL_TIMEOUT $T/tracecheck record -o $out/$name.txt.zst --engine kprobe -- "$@" > $out/$name.log 2>> $out/$name.err
   else
     rm -rf /tmp/cap; mkdir -p /tmp/cap
-    timeout $WL_TIMEOUT $T/engines/kprobe/run --workdir /tmp/cap --duration $((WL_TIMEOUT - 60)) -- $T/workloads/$w > $out/$w.log 2> $out/$w.err
+    timeout $WL_TIMEOUT $T/engines/kprobe/run --workdir /tmp/cap --duration $((WL_TIMEOUT - 60)) -- "$@" > $out/$name.log 2>> $out/$name.err
     rc=$?
-    $T/engines/kprobe/merge /tmp/cap | zstd -19 -q > $out/$w.txt.zst
-    cp /tmp/cap/engine.env $out/$w.engine.env 2>/dev/null; cp /tmp/cap/kprobe.stats $out/$w.stats 2>/dev/null; cp /tmp/cap/layout.env $out/layout.env 2>/dev/null; for r in /tmp/cap/*.raw; do [ -f "$r" ] && cp "$r" $out/$w.$(basename "$r"); done
+    $T/engines/kprobe/merge /tmp/cap | zstd -3 -q > $out/$name.txt.zst
+    cp /tmp/cap/engine.env $out/$name.engine.env 2>/dev/null; cp /tmp/cap/kprobe.stats $out/$name.stats 2>/dev/null
+    cp /tmp/cap/layout.env $out/layout.env 2>/dev/null
+    for r in /tmp/cap/*.raw; do [ -f "$r" ] && cp "$r" $out/$name.$(basename "$r"); done
     ( exit $rc )
   fi
-  echo "guest: $w exit $? after $(( $(date +%s) - start )) s"
+  echo "guest: $name exit $? after $(( $(date +%s) - start )) s"
   sleep 1; kill $tailer 2>/dev/null
-done
+}
+if [ -f $T/one-session ]; then
+  # Every workload in one engine session (one attach), each writing its own log.
+  cat > /tmp/all.sh <<ALL
+#!/bin/bash
+for w in \$(cat $T/workloads.list); do echo "=== \$w"; $T/workloads/\$w > $out/\$w.log 2>&1; echo "=== \$w exit \$?"; done
+ALL
+  chmod +x /tmp/all.sh
+  capture all /tmp/all.sh
+else
+  for w in $(cat $T/workloads.list); do capture $w $T/workloads/$w; done
+fi
 ls -l $out
 sync
 mount -o remount,ro / 2>/dev/null
@@ -153,6 +168,8 @@ GUEST
 chmod +x "$stage/opt/tracecheck/guest-init.sh"
 printf '%s\n' "${workloads[@]}" > "$stage/opt/tracecheck/workloads.list"
 echo "${WORKLOAD_TIMEOUT:-1200}" > "$stage/opt/tracecheck/workload-timeout"
+echo "${ATTACH_TIMEOUT:-900}" > "$stage/opt/tracecheck/attach-timeout"
+[ -z "${ONE_SESSION:-}" ] || touch "$stage/opt/tracecheck/one-session"
 
 # --- disk image: the cached root filesystem plus the stage, built without mounting ---------
 img="$cache/disk-$want.img"
@@ -180,5 +197,10 @@ e2fsck -fy "$img" >/dev/null 2>&1 || true
 debugfs -R "rdump /out $outdir" "$img" >/dev/null 2>&1 || log "could not copy /out from the guest image"
 if [ -d "$outdir/out" ]; then mv "$outdir/out/"* "$outdir/" 2>/dev/null; rmdir "$outdir/out"; fi
 rm -f "$img"
+# The guest compresses fast; the committed form is zstd -19.
+for f in "$outdir"/*.txt.zst; do
+  [ -f "$f" ] || continue
+  zstd -dc "$f" | zstd -19 -q -o "$f.tmp" && mv "$f.tmp" "$f"
+done
 grep '^guest:' "$outdir/guest.log" >&2 || true
 ls -l "$outdir" >&2

@@ -33,7 +33,7 @@ $1 == "E1" || $1 == "H1" {
 }
 $1 == "E2" { pfn[key] = $4; addr[key] = $5; pte[key] = $6; fflags[key] = $7; caller[key] = $8; next }
 $1 == "E3" { ref[key] = $4; mapraw[key] = $5; hflags[key] = $6; pflags[key] = $7; mapping[key] = $8; zero[key] = $9; next }
-$1 == "E4" { swap_entry[key] = $4; swapmap[key] = $5; next }
+$1 == "E4" { swap_entry[key] = $4; swapmap[key] = $5 == 1 ? $6 : -1; next }
 $1 == "E5" { large[key] = 1; order[key] = $4; entire_raw[key] = $5; pin[key] = $6; submax[key] = $7; largemap[key] = $8; tail1[key] = $9; mmshared[key] = $10; next }
 $1 == "X1" { done[key] = 1; ret[key] = $4; npte[key] = $5; copied[key] = $6; dt[key] = $7; npfn[key] = $8; nbits[key] = $9; next }
 $1 == "HX" { done[key] = 1; ret[key] = $4; npte[key] = $5; fallback[key] = $6; dt[key] = $7; same[key] = $8; nbits[key] = $9; next }
