@@ -7,7 +7,6 @@ extension PipelineMode: ExpressibleByArgument {}
 import Glibc
 #endif
 
-@main
 struct TraceCheckCommand: ParsableCommand {
     static let version = "0.1.0"
 
@@ -16,7 +15,8 @@ struct TraceCheckCommand: ParsableCommand {
         abstract: "Check every copy-on-write reuse/copy decision in a kernel trace against the v5.8 and v5.9 rules (and later kernels').",
         discussion: """
             Exit status: 0 no divergence, 1 divergences found, 2 the input is broken \
-            (unreadable file, corrupt or truncated zstd, not a trace).
+            (unreadable file, corrupt or truncated zstd, not a trace). \
+            To make a capture: tracecheck record [-o capture.zst] [--duration S] -- <command> [args].
             """,
         version: version)
 
