@@ -133,7 +133,7 @@ capture() {   # capture NAME CMD...: one engine session, the capture in $out/NAM
   : > $out/$name.err
   tail -n +1 -F $out/$name.err 2>/dev/null | sed -u "s/^/guest: [$name] /" & tailer=$!
   if [ -x $T/tracecheck ]; then
-    timeout $WL_TIMEOUT $T/tracecheck record -o $out/$name.txt.zst --engine kprobe -- "$@" > $out/$name.log 2>> $out/$name.err
+    timeout $WL_TIMEOUT $T/tracecheck record -o $out/$name.txt.zst --engine kprobe --capture-dir $T -- "$@" > $out/$name.log 2>> $out/$name.err
   else
     rm -rf /tmp/cap; mkdir -p /tmp/cap
     timeout $WL_TIMEOUT $T/engines/kprobe/run --workdir /tmp/cap --duration $((WL_TIMEOUT - 60)) -- "$@" > $out/$name.log 2>> $out/$name.err
