@@ -140,6 +140,7 @@ func makeConfig(fromMeta m: [String: Any]) -> GeneratorConfig {
     c.rawPointers = (m["pointers"] as! String) == "raw"
     c.lostSpans = m["lost"] as! Int
     c.raceRate = (m["race_rate"] as? Double) ?? Double(m["race_rate"] as? Int ?? 0)
+    c.concurrentRate = (m["concurrent_rate"] as? Double) ?? 0
     c.cpus = m["cpus"] as! Int
     c.pfns = m["pfns"] as! Int
     return c

@@ -101,6 +101,8 @@ public struct PageFlags: OptionSet, Sendable, Hashable {
     public static let owner2 = PageFlags(rawValue: 1 << 8)
     /// cowtrace's explicit `swapcache` name.
     public static let swapcacheName = PageFlags(rawValue: 1 << 9)
+    /// PG_reserved: the zero page and other kernel pages; never an anonymous page.
+    public static let reserved = PageFlags(rawValue: 1 << 10)
 
     public var swapcache: Bool {
         contains(.swapcacheName) || (contains(.swapbacked) && contains(.ownerPriv1))
@@ -133,6 +135,7 @@ public struct PageFlags: OptionSet, Sendable, Hashable {
             case (5, 0x64) where same(name, "dirty"): f.insert(.dirty)
             case (6, 0x6C) where same(name, "locked"): f.insert(.locked)
             case (7, 0x6F) where same(name, "owner_2"): f.insert(.owner2)
+            case (8, 0x72) where same(name, "reserved"): f.insert(.reserved)
             case (9, 0x77) where same(name, "writeback"): f.insert(.writeback)
             case (9, 0x73) where same(name, "swapcache"): f.insert(.swapcacheName)
             case (10, 0x73) where same(name, "swapbacked"): f.insert(.swapbacked)
@@ -206,14 +209,16 @@ public final class FlagsCache {
 /// (TRACE-FORMATS.md §1.5; the pointer mode is decided once per capture).
 public struct MappingValue: Sendable, Equatable {
     public var value: UInt64
-    /// The text itself proves the value is raw (`0x…` as trace-cmd prints, `(nil)`, or `ffff…`).
+    /// The text itself proves the value is raw (`0x…` as trace-cmd prints, `(nil)`, or a kernel
+    /// address: `ffff…` with 4-level paging, `ff11…` with 5-level). A hashed `%p` keeps only 32
+    /// bits, so its top byte is always 0.
     public var provablyRaw: Bool
 
     static func parse(_ b: UnsafeRawBufferPointer, _ r: ByteRange) -> MappingValue? {
         if b.equals(r, "(nil)") { return MappingValue(value: 0, provablyRaw: true) }
         guard let v = b.hex(r) else { return nil }
         let prefixed = r.count > 2 && b[r.start + 1] == 0x78
-        return MappingValue(value: v, provablyRaw: prefixed || v >> 48 == 0xFFFF)
+        return MappingValue(value: v, provablyRaw: prefixed || v >> 56 == 0xFF)
     }
 }
 

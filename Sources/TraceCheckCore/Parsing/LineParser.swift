@@ -40,11 +40,30 @@ public struct ParsedLine: Sendable {
     public var timestamp: Int64 = 0
     public var hasTimestamp = false
     public var timestampIsNanoseconds = true
+    /// Decimals the `sec.frac` timestamp was printed with (6 for tracefs' microseconds, 9 for
+    /// nanoseconds); 0 for a bare integer.
+    public var timestampDecimals: UInt8 = 0
     public var comm = ByteRange.empty
     public var name = ByteRange.empty
     public var payload = ByteRange.empty
 
     public init() {}
+
+    /// How far apart two events this line's clock prints alike can be: 1000 ns for
+    /// microseconds, 1 ns for nanoseconds. Nil without a nanosecond timestamp.
+    @inline(__always)
+    public var timestampResolution: Int64? {
+        guard hasTimestamp, timestampIsNanoseconds else { return nil }
+        switch timestampDecimals {
+        case 6: return 1_000
+        case 9: return 1
+        default:
+            var r: Int64 = 1
+            var d = Int(timestampDecimals)
+            while d < 9 { r &*= 10; d += 1 }
+            return r
+        }
+    }
 }
 
 public enum LineParser {
@@ -333,6 +352,7 @@ public enum LineParser {
         }
         out.timestamp = secs &* 1_000_000_000 &+ frac
         out.timestampIsNanoseconds = true
+        out.timestampDecimals = UInt8(truncatingIfNeeded: fracDigits)
         out.hasTimestamp = true
         return true
     }

@@ -100,6 +100,9 @@ public struct CheckResult: Sendable {
     public var history: [HistoryEntry] = []
     public var historyTotal = 0
     public var explainedPfn: UInt64?
+    /// How page_ref's `mapcount=` was read, and what settled it.
+    public var mapcountConvention: MapcountConvention = .undecided
+    public var mapcountConventionBasis: MapcountConventionBasis = .undecided
 
     /// 0 no divergence, 1 divergences found, 2 the input itself is broken (DESIGN.md).
     public var exitStatus: Int32 {
@@ -138,6 +141,9 @@ public struct TraceChecker {
     private var heldBaseID = 0
     private var nextFaultID = 0
     private var awaiting: Set<Int> = []
+    /// Replayed faults wait until the capture is past their clock's resolution: a page_ref event
+    /// of another task stamped that close after the line makes the fault a state gap.
+    private var concurrency = ConcurrencyWatch()
     private var history: [HistoryEntry] = []
     private var historyTotal = 0
     /// How many history lines `--explain` keeps (the most recent).
@@ -208,6 +214,7 @@ public struct TraceChecker {
             }
         }
         settle(race.closeAll(), onFault)
+        settleConcurrency(concurrency.closeAll(), onFault)
         if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
         counts.fold(into: &stats)
         if !started { begin(paths, onStart) }
@@ -215,7 +222,8 @@ public struct TraceChecker {
             findings: findings, stats: stats, models: models, expectedModel: expected, kernel: kernel,
             inputs: paths, pages: replayer.pageCount, errors: errors, notATrace: notATrace,
             racesChecked: racesCheckable, history: history, historyTotal: historyTotal,
-            explainedPfn: options.explainPfn)
+            explainedPfn: options.explainPfn,
+            mapcountConvention: replayer.mapcountConvention, mapcountConventionBasis: replayer.mapcountConventionBasis)
     }
 
     private mutating func begin(_ paths: [String], _ onStart: (RunStart) -> Void) {
@@ -300,12 +308,20 @@ public struct TraceChecker {
             let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
             settle(race.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
         }
+        if !concurrency.isIdle {
+            let resolution = p.timestampResolution
+            settleConcurrency(concurrency.observe(pid: p.pid, pfn: pageRef?.pfn, time: resolution.map { _ in p.timestamp },
+                                                  resolution: resolution ?? 0), onFault)
+        }
         switch name {
         case .pageRef(let op):
             counts.family[EventCounts.pageRef] &+= 1
             counts.pageRefOps[Int(op.rawValue)] &+= 1
             guard let e = pageRef else { note(.malformedPayload, file, number); return }
-            if !replayer.apply(e, pid: p.pid, seq: seq) { note(.countGap, file, number) }
+            let time = p.timestampResolution.map { _ in p.timestamp }
+            if !replayer.apply(e, pid: p.pid, seq: seq, time: time, resolution: p.timestampResolution ?? 0) {
+                note(.countGap, file, number)
+            }
             if e.pfn == options.explainPfn { remember(b, file, number) }
         case .ksm(let kind):
             counts.family[EventCounts.ksm] &+= 1
@@ -337,7 +353,7 @@ public struct TraceChecker {
         if let want = options.pid, p.pid != want, wp.tgid != want { return }
         if let want = options.comm, comm != want { return }
         if !started { begin(paths, onStart) }
-        let joined = replayer.join(wp)
+        let joined = replayer.join(wp, pid: p.pid, time: p.timestampResolution.map { (p.timestamp, $0) })
         // FaultCheck.check, memoised: few distinct input combinations recur across the faults.
         let checked = checks.result(joined, observed: wp.decision, models: models, assumptions: options.assumptions)
         let verdicts = checked.verdicts, classes = checked.classes
@@ -355,10 +371,19 @@ public struct TraceChecker {
         }
         let id = nextFaultID
         nextFaultID += 1
-        if wp.decision == .reuse, hasTask, racesCheckable {
+        let raceWindow = wp.decision == .reuse && hasTask && racesCheckable
+        if raceWindow {
             race.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: wp.headPfn, seq: seq,
                       ts: p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil)
             awaiting.insert(id)
+        }
+        let resolution = p.timestampResolution
+        let concurrencyWindow = joined.replayed && !joined.stateGap && wp.refcount == nil && resolution != nil
+        if concurrencyWindow, let resolution {
+            concurrency.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: joined.headPfn,
+                             time: p.timestamp, resolution: resolution, lineInputs: replayer.lineInputs(wp))
+        }
+        if raceWindow || concurrencyWindow {
             held.append(record)
         } else if held.count == heldHead {
             heldBaseID = id + 1
@@ -396,7 +421,42 @@ public struct TraceChecker {
             }
             awaiting.remove(v.faultID)
         }
-        while heldHead < held.count, !awaiting.contains(heldBaseID) {
+        releaseSettled(onFault)
+    }
+
+    /// Applies closed concurrency windows: a fault with another task's event within its clock's
+    /// resolution after its line becomes a state gap, judged on its own line's fields only.
+    private mutating func settleConcurrency(_ closed: [ConcurrencyWatch.Verdict], _ onFault: (FaultRecord) -> Void) {
+        if closed.isEmpty { return }
+        for v in closed {
+            let index = heldHead + (v.faultID - heldBaseID)
+            let line = v.lineInputs
+            guard let t = v.concurrentAt, index < held.count, var r = held[index] else { continue }
+            let reason = "another task's page_ref event on this page at \(TextReport.formatTime(t, ns: true)) is within "
+                + "the clock's resolution of the fault: it may or may not have happened before the kernel read the page"
+            let gap = JoinedFault(inputs: line, replayed: true, stateGap: true, gapReason: reason)
+            let checked = checks.result(gap, observed: r.observed, models: models, assumptions: options.assumptions)
+            let racy = r.classes.contains(.racyReuse)
+            r.inputs = line
+            r.verdicts = checked.verdicts
+            r.classes = checked.classes + (racy ? [.racyReuse] : [])
+            r.classes.sort()
+            r.divergenceCase = checked.divergenceCase
+            r.gapReason = reason
+            r.checked = checked
+            held[index] = r
+            if r.pfn == options.explainPfn, let k = history.lastIndex(where: { $0.line == r.line && $0.file == r.file }) {
+                history[k].verdicts = "observed \(r.observed.word); "
+                    + r.verdicts.map { "\($0.model.rawValue) \($0.verdict.decision.rawValue)" }.joined(separator: ", ")
+                    + "; " + r.classes.map(\.name).joined(separator: ", ")
+            }
+        }
+        releaseSettled(onFault)
+    }
+
+    /// Emits the held faults, in order, up to the first one still waiting for a window.
+    private mutating func releaseSettled(_ onFault: (FaultRecord) -> Void) {
+        while heldHead < held.count, !awaiting.contains(heldBaseID), !concurrency.isWatching(heldBaseID) {
             emit(held[heldHead].take()!, onFault)
             heldHead += 1
             heldBaseID += 1

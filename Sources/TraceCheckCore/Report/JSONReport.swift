@@ -180,6 +180,16 @@ public enum JSONReport {
         }
         o.object("events", events)
         o.int("pages", r.pages)
+        if (r.stats.eventsByFamily["page_ref"] ?? 0) > 0 {
+            var convention = JSONObject()
+            switch r.mapcountConvention {
+            case .logical: convention.string("convention", "logical")
+            case .raw: convention.string("convention", "raw")
+            case .undecided: convention.string("convention", "undecided")
+            }
+            convention.string("decided_by", r.mapcountConventionBasis.rawValue)
+            o.object("mapcount_convention", convention)
+        }
         o.int("faults", r.findings.faults)
         var observed = JSONObject()
         for (word, n) in r.findings.observed.sorted(by: { $0.key < $1.key }) { observed.int(word, n) }

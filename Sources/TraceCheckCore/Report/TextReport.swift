@@ -179,6 +179,15 @@ public enum TextReport {
         } else if !r.racesChecked {
             w.append("the capture's clock is per-CPU (local): events of different CPUs cannot be ordered, so racy reuse was not checked")
         }
+        if (s.eventsByFamily["page_ref"] ?? 0) > 0 {
+            switch r.mapcountConvention {
+            case .undecided:
+                w.append("mapcount convention: undecided (no kernel version, and no event printed a value only one convention prints): replayed mapcounts are unknown")
+            case .logical, .raw:
+                let name = r.mapcountConvention == .logical ? "logical (page_mapcount())" : "raw (_mapcount, one less)"
+                w.append("mapcount convention: \(name), decided by \(r.mapcountConventionBasis.rawValue)")
+            }
+        }
         if s.lostMarkers > 0 {
             let size = s.lostMarkersWithoutCount > 0 ? "at least \(s.lostEvents)" : "\(s.lostEvents)"
             w.append("\(s.lostMarkers) lost-events markers (\(size) events lost): pages not re-synced since are reported as state gaps")

@@ -92,10 +92,26 @@ extension SimKernel {
                 }
             }
         }
-        if v.flags.contains(.lru) != hp.flags.contains(.lru) { f.insert(.lru) }
-        if v.flags.contains(.locked) != hp.flags.contains(.locked) { f.insert(.locked) }
-        if v.flags.contains(.writeback) != hp.flags.contains(.writeback) { f.insert(.writeback) }
-        if v.flags.contains(.swapcache) != hp.flags.contains(.swapcache) { f.insert(.swapcache) }
+        // A flag is printed when its last printed value is stale, and also when a reader's rules
+        // cannot take that value as current (TraceFormats.md, when a printed value is current):
+        // the lock bit unless the refcount is 1 (a lock holder holds a reference); a set `lru`
+        // printed by another task's increment (isolation clears it after its reference); a clear
+        // `swapcache` printed by another task's increment on a locked page (entering the swap
+        // cache sets it after its reference); a set `writeback` where the end of writeback
+        // prints nothing.
+        let printedByIncrement = v.incrementPid >= 0 && v.incrementPid != tasks[Int(s.task)].pid
+        if v.flags.contains(.lru) != hp.flags.contains(.lru) || (v.flags.contains(.lru) && printedByIncrement) {
+            f.insert(.lru)
+        }
+        if v.flags.contains(.locked) != hp.flags.contains(.locked) || world.refcount != 1 { f.insert(.locked) }
+        if v.flags.contains(.writeback) != hp.flags.contains(.writeback)
+            || (v.flags.contains(.writeback) && !model.writebackEndPrints) {
+            f.insert(.writeback)
+        }
+        if v.flags.contains(.swapcache) != hp.flags.contains(.swapcache)
+            || (!v.flags.contains(.swapcache) && printedByIncrement && v.flags.contains(.locked)) {
+            f.insert(.swapcache)
+        }
         if world.swapcache { f.insert(.swapcount) }
         var anon: Bool?, ksm: Bool?
         if v.lastMapping != 0, v.lastMappingRaw || rawSeen {
@@ -123,7 +139,9 @@ extension SimKernel {
         } else {
             if f.contains(.zero) { b.text(" zero=1") }
             if f.contains(.large) {
-                b.text(" order=9 mapcount=")
+                // Before v6.8 the reader finds the head by PMD alignment; mTHP kernels need the order.
+                if !model.largeFoliosArePMDSized { b.text(" order=9") }
+                b.text(" mapcount=")
                 b.dec(world.mapcount)
                 b.text(" folio_mapcount=")
                 b.dec(world.largeMapcount)

@@ -441,8 +441,11 @@ final class TraceWriter {
     }
 
     /// A `wp_page` line: timestamped at fault entry with ns precision, never dropped.
-    func faultLine(_ task: TaskLabel, token: Int, page: Int32, _ payload: (inout LineBuffer, inout FlagPrinter) -> Void) {
-        step()
+    /// `sameMicrosecond`: no time passes since the previous event (the stamp differs from it by
+    /// less than half a microsecond).
+    func faultLine(_ task: TaskLabel, token: Int, page: Int32, sameMicrosecond: Bool = false,
+                   _ payload: (inout LineBuffer, inout FlagPrinter) -> Void) {
+        if !sameMicrosecond { step() }
         separate(page: page, cpu: task.cpu)
         let jitter = UInt64(rng.below(500))
         _ = begin(task, protected: true, page: page, pfn: 0, nineDecimals: true, jitter: jitter)
