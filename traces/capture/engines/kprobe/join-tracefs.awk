@@ -83,6 +83,13 @@ name == "wp_exit" || name == "wp_pmd_exit" {
     if (!(tid in open)) next
     k = open[tid]; delete open[tid]
     r_ret[k] = arg("ret"); r_dt[k] = ns(ts) - ns(r_ts[k]); r_done[k] = 1
+    # With a return probe on do_wp_page, the return address seen at entry may already be the
+    # kretprobe trampoline; the return line names the real site where the kernel knows it
+    # ("(handle_mm_fault+0x.. <- do_wp_page)"; 6.1 prints "[unknown/kretprobe'd]").
+    if (r_caller[k] ~ /kretprobe_trampoline/) {
+        site = $0; sub(/^[^(]*\(/, "", site); sub(/ <- .*/, "", site); sub(/\+.*/, "", site)
+        r_caller[k] = (site ~ /^[A-Za-z_][A-Za-z0-9_.]*$/) ? site : ""
+    }
     emit(k)
     next
 }
@@ -91,9 +98,9 @@ function emit(k,    line, m, anon, ksm, lg, retv, d, mapc, sc) {
     anon = m != "" ? hexval(substr(pad16(m), 16)) % 2 : 0
     ksm = m != "" ? hexval(substr(pad16(m), 16)) % 4 == 3 : 0
     if (!r_zero[k] && !anon && r_kind[k] == "pte") { skipped++; return }
-    line = sprintf("%16s-%-7d [%03d] ..... %s: wp_page: pfn=%s addr=%s caller=%s fault_flags=%s lvl=%s %s=%s",
-        r_comm[k], r_tid[k], r_cpu[k], r_ts[k] "000", tohex(r_pfn[k]), r_addr[k], r_caller[k], r_ff[k],
-        r_kind[k], r_kind[k], r_pte[k])
+    line = sprintf("%16s-%-7d [%03d] ..... %s: wp_page: pfn=%s addr=%s%s fault_flags=%s lvl=%s %s=%s",
+        r_comm[k], r_tid[k], r_cpu[k], r_ts[k] "000", tohex(r_pfn[k]), r_addr[k],
+        r_caller[k] == "" ? "" : " caller=" r_caller[k], r_ff[k], r_kind[k], r_kind[k], r_pte[k])
     if (k in r_ref) {
         lg = bit(r_flags[k], PG_HEAD)
         mapc = r_zero[k] ? 0 : r_mapraw[k] + 1 + ((lg && anon) ? r_entire[k] + 1 : 0)
