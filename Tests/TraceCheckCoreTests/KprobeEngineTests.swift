@@ -239,3 +239,42 @@ func calibrationRefusesMisreadRecords(_ kernel: String) throws {
     #expect(refusedPfn.status == 1)
     #expect(refusedPfn.stderr.contains("pfn"))
 }
+
+/// The engine's tracefs mode (no bpftrace): the kprobe events the 5.10 guest recorded for the
+/// calibration program, joined the same way.
+@Test(.enabled(if: awkPath != nil, "needs awk"))
+func tracefsEventsJoinIntoLinesThatPassTheCalibration() throws {
+    let events = kprobeFile("testdata/kprobe-events-5.10-calibrate.raw")
+    let join = try runTool("/bin/bash", [kprobeFile("join-records"), kprobeFile("testdata/layout-5.10.env"), events, "tracefs", "1"])
+    #expect(join.status == 0, "\(join.stderr)")
+    let lines = join.stdout.split(separator: "\n")
+    #expect(lines.count > 10)
+    // The return address at entry is the kretprobe trampoline; the return line names the caller.
+    #expect(lines.allSatisfy { $0.contains(" caller=handle_mm_fault ") })
+    #expect(lines.allSatisfy { $0.contains(" dt_kind=service") && !$0.contains(" anon_exclusive=") })
+    let path = try temporaryFile(join.stdout)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let check = try runTool("/bin/bash", [kprobeFile("check-calibration"), kprobeFile("testdata/calibrate-5.10-tracefs.out"), path, ""])
+    #expect(check.status == 0, "\(check.stderr)")
+
+    // A misread mapcount must be refused: the cow fault's page state (the wp_page_ret after
+    // its wp_enter) is changed to mapraw=4.
+    let raw = try String(contentsOfFile: events, encoding: .utf8)
+    let calibration = try String(contentsOfFile: kprobeFile("testdata/calibrate-5.10-tracefs.out"), encoding: .utf8)
+    let cowLine = try #require(calibration.split(separator: "\n").first { $0.contains("kind=cow") })
+    let cowAddr = try #require(cowLine.split(separator: " ").first { $0.hasPrefix("addr=") })
+    var rawLines = raw.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let enter = try #require(rawLines.firstIndex { $0.contains(": wp_enter: ") && $0.contains(" \(cowAddr) ") })
+    let state = try #require(rawLines[enter...].firstIndex { $0.contains(": wp_page_ret: ") })
+    #expect(rawLines[state].contains(" mapraw=1 "))
+    rawLines[state] = rawLines[state].replacingOccurrences(of: " mapraw=1 ", with: " mapraw=4 ")
+    let mutated = rawLines.joined(separator: "\n")
+    let mutatedEvents = try temporaryFile(mutated)
+    defer { try? FileManager.default.removeItem(atPath: mutatedEvents) }
+    let rejoined = try runTool("/bin/bash", [kprobeFile("join-records"), kprobeFile("testdata/layout-5.10.env"), mutatedEvents, "tracefs", "1"])
+    let mutatedLines = try temporaryFile(rejoined.stdout)
+    defer { try? FileManager.default.removeItem(atPath: mutatedLines) }
+    let refused = try runTool("/bin/bash", [kprobeFile("check-calibration"), kprobeFile("testdata/calibrate-5.10-tracefs.out"), mutatedLines, ""])
+    #expect(refused.status == 1)
+    #expect(refused.stderr.contains("mapcount"))
+}

@@ -15,7 +15,9 @@
 # 1200) each workload in it; QEMU_MEM (MiB, default 2048); WORKLOADS_DIR (default
 # traces/capture/workloads); KPROBE_ENGINE_MODE=tracefs tries the engine without bpftrace;
 # ATTACH_TIMEOUT (s, default 900) bounds bpftrace's start in the guest; ONE_SESSION=1 runs
-# every workload in one engine session (one attach; the capture is out/<kernel>/all.txt.zst).
+# every workload in one engine session (one attach; the capture is out/<kernel>/all.txt.zst);
+# BENCH=1 also runs each workload three times untraced first and prints its last line (for
+# bench_cow_faults: the time per copy and per reuse fault, untraced and traced).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -145,8 +147,15 @@ capture() {   # capture NAME CMD...: one engine session, the capture in $out/NAM
     ( exit $rc )
   fi
   echo "guest: $name exit $? after $(( $(date +%s) - start )) s"
+  [ -f $T/bench ] && echo "guest: traced $name: $(tail -1 $out/$name.log)"
   sleep 1; kill $tailer 2>/dev/null
 }
+if [ -f $T/bench ]; then
+  # The per-fault cost: the workloads' own timing, untraced, before the traced runs.
+  for w in $(cat $T/workloads.list); do
+    for i in 1 2 3; do echo "guest: untraced $w: $($T/workloads/$w 2>&1 | tail -1)"; done
+  done
+fi
 if [ -f $T/one-session ]; then
   # Every workload in one engine session (one attach), each writing its own log.
   cat > /tmp/all.sh <<ALL
@@ -170,6 +179,7 @@ printf '%s\n' "${workloads[@]}" > "$stage/opt/tracecheck/workloads.list"
 echo "${WORKLOAD_TIMEOUT:-1200}" > "$stage/opt/tracecheck/workload-timeout"
 echo "${ATTACH_TIMEOUT:-900}" > "$stage/opt/tracecheck/attach-timeout"
 [ -z "${ONE_SESSION:-}" ] || touch "$stage/opt/tracecheck/one-session"
+[ -z "${BENCH:-}" ] || touch "$stage/opt/tracecheck/bench"
 
 # --- disk image: the cached root filesystem plus the stage, built without mounting ---------
 img="$cache/disk-$want.img"
