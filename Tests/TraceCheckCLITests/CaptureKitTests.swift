@@ -78,8 +78,10 @@ func theWorkloadsBuild() throws {
     }
 }
 
-private func leftoverInstances() -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/kernel/tracing/instances")) ?? []).filter { $0.hasPrefix("tracecheck_") }
+/// Instances a recording left behind; an unreadable directory fails the test rather than
+/// passing for "none left".
+private func leftoverInstances() throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: "/sys/kernel/tracing/instances").filter { $0.hasPrefix("tracecheck_") }
 }
 
 /// One recording at a time: each checks that it left no tracefs instance behind.
@@ -93,7 +95,7 @@ struct RecordingTests {
     #expect(r.status == 0, "\(r.stderr)" as Comment)
     #expect(r.stderr.contains("wrote \(out)"))
     #expect(r.stdout.contains("usercheck: scenario=d13"))
-    #expect(leftoverInstances().isEmpty)
+    #expect(try leftoverInstances().isEmpty)
     let text = String(decoding: try zstdDecompress(out), as: UTF8.self)
     let lines = text.split(separator: "\n")
     #expect(lines.first?.hasPrefix("# tracecheck: kernel=") == true)
@@ -114,7 +116,7 @@ struct RecordingTests {
     #expect(r.status == 143, "\(r.stderr)" as Comment)
     #expect(r.stderr.contains("interrupted"))
     #expect(FileManager.default.fileExists(atPath: out))
-    #expect(leftoverInstances().isEmpty)
+    #expect(try leftoverInstances().isEmpty)
 }
 
 @Test func aDurationStopsTheCommand() throws {
@@ -124,6 +126,6 @@ struct RecordingTests {
     let r = try exec(try binary().path, ["record", "-o", out, "--duration", "1", "--", "/bin/sleep", "60"])
     #expect(r.status == 143, "\(r.stderr)" as Comment)
     #expect(FileManager.default.fileExists(atPath: out))
-    #expect(leftoverInstances().isEmpty)
+    #expect(try leftoverInstances().isEmpty)
 }
 }

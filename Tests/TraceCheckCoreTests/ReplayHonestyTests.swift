@@ -30,8 +30,10 @@ struct ReplayHonestyTests {
         // Reallocated after its KSM life: KSM is unknown, not "still KSM".
         #expect(faults[0].inputs.ksm == nil)
         #expect(faults[0].classes.isEmpty)
-        var fresh = Self.same(Self.undetermined(.ksm))
+        var fresh = Self.same(Self.undetermined(.ksm, .anon_exclusive))
         fresh[.v5_8] = Self.undetermined(.ksm, .stable_node)
+        fresh[.v5_9] = Self.undetermined(.ksm)
+        fresh[.v5_18] = Self.undetermined(.ksm)
         Self.expect(faults[0], fresh)
         // Freed and never allocated again: a refcount of 0 at a fault.
         #expect(faults[1].classes == [.stateGap])
@@ -99,24 +101,28 @@ struct ReplayHonestyTests {
         #expect(faults[0].inputs.locked == false)
         Self.expect(faults[0], [
             .v5_8: Verdict(decision: .reuse, rule: "A4a"), .v5_9: Verdict(decision: .reuse, rule: "B5"),
-            .v5_18: Verdict(decision: .reuse, rule: "C5"), .v5_19: Verdict(decision: .reuse, rule: "C5"),
-            .v6_6: Verdict(decision: .reuse, rule: "C5"), .v6_18: Verdict(decision: .reuse, rule: "F2/C5"),
+            // No PG_anon_exclusive on this kernel: exclusive or not, the later models reuse.
+            .v5_18: Verdict(decision: .reuse, rule: "C5"), .v5_19: Verdict(decision: .reuse, rule: "C5|D-1"),
+            .v6_6: Verdict(decision: .reuse, rule: "C5|D-1"), .v6_18: Verdict(decision: .reuse, rule: "F2/C5|F1"),
         ])
         // kswapd's increment printed lru: an isolation clears it right after.
         #expect(faults[1].inputs.lru == nil && faults[1].inputs.locked == nil)
-        var isolated = Self.same(Self.undetermined(.locked, .lru))
+        var isolated = Self.same(Self.undetermined(.locked, .lru, .anon_exclusive))
+        isolated[.v5_18] = Self.undetermined(.locked, .lru)
         isolated[.v5_8] = Self.undetermined(.locked, .pte_changed)
         isolated[.v5_9] = Verdict(decision: .copy, rule: "B2")
         Self.expect(faults[1], isolated)
         // kswapd's increment on a locked page printed no swapcache: the flag may follow it.
         #expect(faults[2].inputs.swapcache == nil)
-        var entering = Self.same(Self.undetermined(.swapcount, .swapcache, .lru))
+        var entering = Self.same(Self.undetermined(.swapcount, .swapcache, .lru, .anon_exclusive))
+        entering[.v5_18] = Self.undetermined(.swapcount, .swapcache, .lru)
         entering[.v5_8] = Self.undetermined(.mapcount, .swapcount, .swapcache)
         entering[.v5_9] = Verdict(decision: .copy, rule: "B2")
         Self.expect(faults[2], entering)
         // writeback on 5.8: its end prints nothing.
         #expect(faults[3].inputs.writeback == nil)
-        var writeback = Self.same(Self.undetermined(.writeback))
+        var writeback = Self.same(Self.undetermined(.writeback, .anon_exclusive))
+        writeback[.v5_18] = Self.undetermined(.writeback)
         writeback[.v5_8] = Self.undetermined(.writeback, .stable_writes)
         writeback[.v5_9] = Verdict(decision: .copy, rule: "B2")
         Self.expect(faults[3], writeback)
@@ -166,15 +172,20 @@ struct ReplayHonestyTests {
         #expect(faults[0].inputs.anon == true)
         Self.expect(faults[0], [
             .v5_8: Verdict(decision: .reuse, rule: "A4a"), .v5_9: Verdict(decision: .reuse, rule: "B5"),
-            .v5_18: Verdict(decision: .reuse, rule: "C5"), .v5_19: Verdict(decision: .reuse, rule: "C5"),
-            .v6_6: Verdict(decision: .reuse, rule: "C5"), .v6_18: Verdict(decision: .reuse, rule: "F2/C5"),
+            // No PG_anon_exclusive on this kernel: exclusive or not, the later models reuse.
+            .v5_18: Verdict(decision: .reuse, rule: "C5"), .v5_19: Verdict(decision: .reuse, rule: "C5|D-1"),
+            .v6_6: Verdict(decision: .reuse, rule: "C5|D-1"), .v6_18: Verdict(decision: .reuse, rule: "F2/C5|F1"),
         ])
         // Swap-in: printed mapcount 0 is stale, not "unmapped".
         #expect(faults[1].inputs.mapcount == nil)
         #expect(faults[1].inputs.refcount == 3 && faults[1].inputs.swapcache == true)
         #expect(faults[1].verdict(.v5_8)?.decision == .undetermined)
         #expect(faults[1].verdict(.v5_8)?.missing.contains(.mapcount) == true)
-        for m in KernelModel.allCases where m != .v5_8 { #expect(faults[1].verdict(m)?.decision == .copy) }
+        for m in [KernelModel.v5_9, .v5_18] { #expect(faults[1].verdict(m)?.decision == .copy) }
+        // 5.10 has no PG_anon_exclusive, and the unknown mapcount cannot rule it out.
+        for m in [KernelModel.v5_19, .v6_6, .v6_18] {
+            #expect(faults[1].verdict(m) == Self.undetermined(.anon_exclusive))
+        }
         // Within the clock's resolution: concurrent, the state is unknown.
         #expect(faults[2].classes == [.stateGap])
         #expect(faults[2].gapReason?.contains("within the clock's resolution") == true)

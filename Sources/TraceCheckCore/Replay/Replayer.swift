@@ -13,6 +13,14 @@ public struct KernelFacts: Sendable, Equatable {
 
     public static func == (a: KernelFacts, b: KernelFacts) -> Bool { a.release == b.release }
 
+    /// Whether the kernel has PG_anon_exclusive (v5.19+); nil when the kernel is unknown.
+    /// Before v5.19 the bit is PG_mappedtodisk, and a printed `anon_exclusive=0` means nothing.
+    public var hasAnonExclusive: Bool? { version.map { $0 >= (5, 19) } }
+
+    /// Whether large folios carry the "maybe mapped shared" MM-id bit (CONFIG_MM_ID, v6.15+,
+    /// the same release as PTE-mapped THP reuse); nil when the kernel is unknown.
+    public var hasMmSharedBit: Bool? { version.map { $0 >= (6, 15) } }
+
     /// "6.18.44-fc-v669" → (6, 18). Nil when the string does not start with `N.N`.
     public static func parseVersion(_ s: String) -> (major: Int, minor: Int)? {
         KernelModel.parseMajorMinor(s)
@@ -293,6 +301,23 @@ public struct Replayer {
     ///   - pid: the faulting task (its own earlier events are in order with the fault).
     ///   - time: the fault's timestamp (ns) and its clock's resolution, when it has one.
     public func join(_ wp: WpPageEvent, pid: Int32 = -1, time: (ns: Int64, resolution: Int64)? = nil) -> JoinedFault {
+        var j = joinState(wp, pid: pid, time: time)
+        withoutInputsTheKernelLacks(&j.inputs)
+        return j
+    }
+
+    /// Inputs the capture's kernel does not have are unknown to the models that read them,
+    /// whatever a line prints for them (a kit may print `anon_exclusive=0` on 5.10): the models
+    /// of later kernels then explore both values, and only a true invariant (see
+    /// `ModelContext.domain`) settles them. The other inputs exist on every kernel the models
+    /// cover: the folio's mapcount (counted per page before `_large_mapcount`), the LRU batch
+    /// (a pagevec before folios), the folio order.
+    private func withoutInputsTheKernelLacks(_ i: inout FaultInputs) {
+        if facts.hasAnonExclusive == false { i.anonExclusive = nil }
+        if facts.hasMmSharedBit == false { i.mmShared = nil }
+    }
+
+    private func joinState(_ wp: WpPageEvent, pid: Int32, time: (ns: Int64, resolution: Int64)?) -> JoinedFault {
         var j = JoinedFault()
         var i = lineInputs(wp)
         let replayMode = wp.refcount == nil
@@ -395,12 +420,16 @@ public struct Replayer {
         i.anonExclusive = wp.anonExclusive
         i.large = wp.large ?? wp.order.map { $0 > 0 }
         i.mmShared = wp.mmShared
+        i.swapIn = wp.caller.map { _ in wp.isSwapInFault }
         if i.large == false {
             i.largeMapcount = nil
             i.maxSubpageMapcount = i.mapcount
         } else if i.large == true {
             i.largeMapcount = wp.folioMapcount
             i.folioPages = wp.folioPages
+            i.maxSubpageMapcount = wp.subpageMapcountMax
+            i.thpMapSwapcount = wp.thpMapSwapcount
+            i.folioSwapcount = wp.folioSwapcount
         }
         if let m = wp.mapping, m.value != 0, m.provablyRaw || rawPointers {
             let bits = m.value & 3
@@ -462,17 +491,24 @@ public struct Replayer {
         }
     }
 
-    /// PageAnonExclusive from the flags name that carries it in this kernel; unknown when the
-    /// flags were printed by a fork's increment (the fork clears the bit after printing).
+    /// PageAnonExclusive from the flags name that carries it in this kernel, when the last
+    /// page_ref event shows it set. A clear bit proves nothing: a reuse sets the bit without
+    /// touching the refcount, so no event prints it. Unknown too when the flags were printed by
+    /// a fork's increment (the fork clears the bit after printing).
     private func anonExclusive(_ f: PageFlags, forkStale: Bool) -> Bool? {
+        let set: Bool?
         if let v = facts.version {
-            if v.major == 5 && v.minor < 19 || v.major < 5 { return false } // no such flag before v5.19
-            if forkStale { return nil }
-            if v.major > 6 || (v.major == 6 && v.minor >= 18) { return f.contains(.owner2) }
-            return sawOwner2 ? f.contains(.owner2) : f.contains(.mappedToDisk)
+            if v < (5, 19) { return nil } // no such flag before v5.19: mappedtodisk is not it
+            if v.major > 6 || (v.major == 6 && v.minor >= 18) {
+                set = f.contains(.owner2)
+            } else {
+                set = sawOwner2 ? f.contains(.owner2) : f.contains(.mappedToDisk)
+            }
+        } else {
+            set = sawOwner2 ? f.contains(.owner2) : nil
         }
         if forkStale { return nil }
-        return sawOwner2 ? f.contains(.owner2) : nil
+        return set == true ? true : nil
     }
 }
 

@@ -35,7 +35,7 @@ enum LineMeta {
     case lost(span: Int)
 }
 
-/// Which share of the load mix a line counts towards (issue 4: ~60/10/5/25).
+/// Which share of the load mix a line counts towards (about 60/10/5/25).
 enum Family: Int, CaseIterable {
     case pageRef, wp, ksm, other
 }
