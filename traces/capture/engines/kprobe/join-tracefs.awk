@@ -84,9 +84,9 @@ name == "wp_exit" || name == "wp_pmd_exit" {
     k = open[tid]; delete open[tid]
     r_ret[k] = arg("ret"); r_dt[k] = ns(ts) - ns(r_ts[k]); r_done[k] = 1
     # With a return probe on do_wp_page, the return address seen at entry may already be the
-    # kretprobe trampoline; the return line names the real site where the kernel knows it
+    # kretprobe (rethook, 6.0+) trampoline; the return line names the real site where the kernel knows it
     # ("(handle_mm_fault+0x.. <- do_wp_page)"; 6.1 prints "[unknown/kretprobe'd]").
-    if (r_caller[k] ~ /kretprobe_trampoline/) {
+    if (r_caller[k] ~ /kretprobe_trampoline|rethook_trampoline/) {
         site = $0; sub(/^[^(]*\(/, "", site); sub(/ <- .*/, "", site); sub(/\+.*/, "", site)
         r_caller[k] = (site ~ /^[A-Za-z_][A-Za-z0-9_.]*$/) ? site : ""
     }
