@@ -6,7 +6,6 @@ let package = Package(
     products: [
         .executable(name: "tracecheck", targets: ["tracecheck"]),
         .executable(name: "tracegen", targets: ["tracegen"]),
-        .library(name: "TraceCheckCore", targets: ["TraceCheckCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -19,12 +18,7 @@ let package = Package(
         ),
         .target(
             name: "TraceCheckCore",
-            dependencies: ["CZstd"],
-            swiftSettings: [
-                // `swift run tracecheck` builds debug; the per-line hot path must not be
-                // several times slower there (STYLE.md: measured 5x without this).
-                .unsafeFlags(["-O"], .when(configuration: .debug)),
-            ]
+            dependencies: ["CZstd"]
         ),
         .executableTarget(
             name: "tracecheck",
@@ -38,13 +32,9 @@ let package = Package(
             dependencies: [
                 "CZstd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: [
-                // `swift run tracegen --size 1GB` builds debug; the generator loop must stay fast.
-                .unsafeFlags(["-O"], .when(configuration: .debug)),
             ]
         ),
-        // The benchmark driver (issue 5): `swift run -c release tracecheck-bench`.
+        // The benchmark driver: `swift run -c release tracecheck-bench`.
         .executableTarget(
             name: "tracecheck-bench",
             dependencies: [
@@ -58,7 +48,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TraceCheckCLITests",
-            dependencies: ["TraceCheckCore", "tracecheck", "tracegen"]
+            dependencies: [
+                "TraceCheckCore", "tracecheck", "tracegen",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(
             name: "TracegenTests",
@@ -66,3 +59,15 @@ let package = Package(
         ),
     ]
 )
+
+// Shared by every target we compile: `swift run tracecheck` and `swift run tracegen --size 1GB`
+// build debug, and the per-line hot path and the generator loop are several times slower
+// unoptimized (5x measured on the checker). `-O` keeps `precondition`s and drops `assert`s, so
+// a check that protects memory is a `precondition`. The flag is unsafe to SwiftPM, which is
+// why no library product is offered: a package using it cannot be depended on by version.
+// Test targets stay unoptimized: they compile much faster that way.
+for target in package.targets where target.type != .system && target.type != .test {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .unsafeFlags(["-O"], .when(configuration: .debug)),
+    ]
+}

@@ -3,7 +3,7 @@ import Foundation
 import TraceCheckCore
 
 /// Measures tracecheck against the floor (`zstd -dc`) and a line-counting baseline
-/// (`zstd -dc | mawk`) on the same seeded capture, in one run (issue 5).
+/// (`zstd -dc | mawk`) on the same seeded capture, in one run.
 ///
 ///     swift run -c release tracecheck-bench                 # 1 GB capture, 5 runs each
 ///     swift run -c release tracecheck-bench --all           # + 4 GB capture, + 1 000 000 pfns

@@ -1,13 +1,10 @@
 import ArgumentParser
 import TraceCheckCore
 
-extension PipelineMode: ExpressibleByArgument {}
-
 #if canImport(Glibc)
 import Glibc
 #endif
 
-@main
 struct TraceCheckCommand: ParsableCommand {
     static let version = "0.1.0"
 
@@ -16,7 +13,8 @@ struct TraceCheckCommand: ParsableCommand {
         abstract: "Check every copy-on-write reuse/copy decision in a kernel trace against the v5.8 and v5.9 rules (and later kernels').",
         discussion: """
             Exit status: 0 no divergence, 1 divergences found, 2 the input is broken \
-            (unreadable file, corrupt or truncated zstd, not a trace).
+            (unreadable file, corrupt or truncated zstd, not a trace). \
+            To make a capture: tracecheck record [-o capture.zst] [--duration S] -- <command> [args].
             """,
         version: version)
 
@@ -27,8 +25,8 @@ struct TraceCheckCommand: ParsableCommand {
     @Option(help: "The kernel release the capture came from, e.g. 6.18.44 (overrides the capture's metadata header).")
     var kernel: String?
 
-    @Option(name: .customLong("model"), help: "A model to run (repeatable): \(KernelModel.allCases.map(\.rawValue).joined(separator: ", ")), or all. Default: v5.8, v5.9 and the expected one.")
-    var models: [String] = []
+    @Option(name: .customLong("model"), help: ArgumentHelp("A model to run (repeatable), or all. Default: v5.8, v5.9 and the expected one.", valueName: "model"))
+    var models: [ModelChoice] = []
 
     @Option(help: "Output format: text, json (one document), jsonl (one object per fault, then a summary).")
     var format: Format = .text
@@ -39,11 +37,11 @@ struct TraceCheckCommand: ParsableCommand {
     @Option(help: "Only judge faults of tasks with this comm.")
     var comm: String?
 
-    @Option(help: "Show everything the capture says happened to this pfn (hex 0x… or decimal), with the verdicts of its faults.")
-    var explain: String?
+    @Option(help: ArgumentHelp("Show everything the capture says happened to this pfn (hex 0x… or decimal), with the verdicts of its faults.", valueName: "pfn"))
+    var explain: Pfn?
 
-    @Option(help: "A fact the capture does not show but you know (repeatable): \(Assumption.allCases.map(\.rawValue).joined(separator: ", ")). Verdicts that need it say so.")
-    var assume: [String] = []
+    @Option(help: ArgumentHelp("A fact the capture does not show but you know (repeatable). Verdicts that need it say so.", valueName: "fact"))
+    var assume: [Assumption] = []
 
     /// Testing and benchmarking: force the decompression thread on or off (same output either way).
     @Option(help: .hidden)
@@ -54,45 +52,25 @@ struct TraceCheckCommand: ParsableCommand {
 
     func validate() throws {
         if traces.isEmpty { throw ValidationError("name at least one trace file, or '-' for standard input") }
-        _ = try parsedModels()
-        _ = try parsedAssumptions()
-        _ = try parsedExplain()
     }
 
-    func parsedExplain() throws -> UInt64? {
-        guard let explain else { return nil }
-        let value = explain.hasPrefix("0x") ? UInt64(explain.dropFirst(2), radix: 16) : UInt64(explain)
-        guard let value else { throw ValidationError("--explain takes a pfn, hex (0x1d412a) or decimal") }
-        return value
-    }
-
-    func parsedAssumptions() throws -> [Assumption] {
-        try assume.map { word in
-            guard let a = Assumption(rawValue: word) else {
-                throw ValidationError("unknown fact '\(word)' for --assume; known: \(Assumption.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return a
-        }
-    }
-
-    func parsedModels() throws -> [KernelModel]? {
+    /// The models asked for, in order and without repeats; nil for the default set.
+    func parsedModels() -> [KernelModel]? {
         guard !models.isEmpty else { return nil }
         var out: [KernelModel] = []
-        for word in models {
-            if word == "all" { return KernelModel.allCases }
-            let name = word.hasPrefix("v") ? word : "v" + word
-            guard let m = KernelModel(rawValue: name) else {
-                throw ValidationError("unknown model '\(word)'; known: \(KernelModel.allCases.map(\.rawValue).joined(separator: ", ")), all")
+        for choice in models {
+            switch choice {
+            case .all: return KernelModel.allCases
+            case .one(let m): if !out.contains(m) { out.append(m) }
             }
-            if !out.contains(m) { out.append(m) }
         }
         return out
     }
 
     func run() throws {
-        var options = CheckOptions(kernel: kernel, models: try parsedModels(), pid: pid, comm: comm)
-        options.assumptions = try parsedAssumptions()
-        options.explainPfn = try parsedExplain()
+        var options = CheckOptions(kernel: kernel, models: parsedModels(), pid: pid, comm: comm)
+        options.assumptions = assume
+        options.explainPfn = explain?.value
         options.pipeline = pipeline
         let status = Self.check(traces, options: options, format: format, out: StandardStream.output, err: StandardStream.error)
         if status != 0 { throw ExitCode(status) }

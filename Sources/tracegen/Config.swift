@@ -17,6 +17,9 @@ enum GenModel: String, CaseIterable, Sendable {
         }
     }
 
+    /// Large folios carry the "maybe mapped shared" MM-id bit (CONFIG_MM_ID, 6.15+).
+    var hasMmSharedBit: Bool { self == .v6_18 }
+
     /// `comm-pid`: `%-5d` in v5.8, `%-7d` from v5.9 (TRACE-FORMATS.md §1.1).
     var pidWidth: Int { self == .v5_8 ? 5 : 7 }
     /// irq-info column: 4 characters up to v5.9, 5 later.
@@ -25,6 +28,12 @@ enum GenModel: String, CaseIterable, Sendable {
     var rawMapcount: Bool { self == .v6_18 }
     /// PG_anon_exclusive exists from v5.19.
     var tracksAnonExclusive: Bool { self == .v6_18 }
+    /// A reader trusts the end of writeback to print (a get and a put around the flag clear)
+    /// only from 5.10 on: the simulated v5.8 and v5.9 print nothing there.
+    var writebackEndPrints: Bool { self == .v6_18 }
+    /// Before v6.8 every anonymous large folio is a PMD THP: a reader finds a tail's head by
+    /// rounding the pfn down to 512 pages, so the `wp_page` line need not print the order.
+    var largeFoliosArePMDSized: Bool { self != .v6_18 }
     /// ksm:* tracepoints exist from v6.4 or so; not in v5.8/v5.9.
     var hasKsmEvents: Bool { self == .v6_18 }
     /// v5.9 copies possibly-pinned pages at fork (copy_present_page); v5.8 shares them.
@@ -88,6 +97,9 @@ struct GeneratorConfig: Sendable {
     var cpus = 2
     /// Probability that an eligible reuse fault gets a racing lockless increment (workloads).
     var raceRate = 0.0
+    /// Probability that a fault of the random workload has another task's get and put on its
+    /// page stamped in the fault's own microsecond (workloads; global clock, no lost spans).
+    var concurrentRate = 0.0
     /// Folios of 512 pages the workload may use (0: none).
     var thpFolios = 2
 

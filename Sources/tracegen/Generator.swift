@@ -40,7 +40,7 @@ enum Generator {
             ("size", config.size.map { if case .lines(let n) = $0 { "\"\(n)lines\"" } else if case .bytes(let n) = $0 { "\"\(n)B\"" } else { "null" } } ?? "null"),
             ("lost", "\(config.lostSpans)"), ("race_rate", "\(config.raceRate)"), ("cpus", "\(config.cpus)"),
             ("pfns", "\(config.pfns)"),
-        ])
+        ] + (config.concurrentRate > 0 ? [("concurrent_rate", "\(config.concurrentRate)")] : []))
         header(writer, config)
 
         let kernel = SimKernel(config: config, writer: writer, smallPages: small, thpFolios: thp)

@@ -43,6 +43,9 @@ struct TracegenCommand: ParsableCommand {
     @Option(help: "Probability that an eligible reuse fault of the random workload gets a racing increment by ksmd.")
     var raceRate: Double = 0
 
+    @Option(help: "Probability that a fault of the random workload has another task's get and put on its page in the fault's own microsecond.")
+    var concurrentRate: Double = 0
+
     @Option(help: "Distinct small-page pfns the workload cycles through.")
     var pfns: Int = 4096
 
@@ -89,6 +92,7 @@ struct TracegenCommand: ParsableCommand {
         c.clock = ClockMode(rawValue: clock)!
         c.lostSpans = lost
         c.raceRate = raceRate
+        c.concurrentRate = concurrentRate
         c.pfns = pfns
         c.cpus = cpus
         if rawPointers { c.rawPointers = true }

@@ -142,6 +142,10 @@ final class TruthCollector {
             f.stateGap = true
             if touchedByLoss(f.headPage) { f.injected.append("lost") }
             f.expected = f.expected.map { ($0.model, GVerdict.stateGap) }
+        } else if f.injected.contains("concurrent") {
+            // Another task's events share the fault's microsecond: their order is unknown.
+            f.stateGap = true
+            f.expected = f.expected.map { ($0.model, GVerdict.stateGap) }
         }
         faultCount += 1
         write(f)

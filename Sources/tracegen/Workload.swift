@@ -72,7 +72,11 @@ struct Workload {
     // MARK: - wp_page
 
     private mutating func writeSomething() {
-        let options = FaultOptions(race: raceRate > 0 && rng.chance(raceRate))
+        var options = FaultOptions(race: raceRate > 0 && rng.chance(raceRate))
+        let c = k.config
+        if c.concurrentRate > 0, c.clock == .global, c.lostSpans == 0, c.cpus > 1 {
+            options.concurrent = rng.chance(c.concurrentRate)
+        }
         for _ in 0..<8 {
             let t = randomTask()
             // Mostly small pages: a THP region has 512 slots and would crowd them out.

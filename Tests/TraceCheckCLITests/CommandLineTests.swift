@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Testing
 @testable import tracecheck
@@ -76,7 +77,7 @@ func jsonObjects(_ text: String) throws -> [[String: Any]] {
 @Test func parsesTheDocumentedOptions() throws {
     let c = try TraceCheckCommand.parse(["--kernel", "6.18.44", "--model", "v5.8", "--model", "6.18", "--format", "jsonl", "--pid", "42", "--comm", "a.out", "x.zst", "-"])
     #expect(c.kernel == "6.18.44")
-    #expect(try c.parsedModels() == [.v5_8, .v6_18])
+    #expect(c.parsedModels() == [.v5_8, .v6_18])
     #expect(c.format == .jsonl)
     #expect(c.pid == 42)
     #expect(c.comm == "a.out")
@@ -86,6 +87,47 @@ func jsonObjects(_ text: String) throws -> [[String: Any]] {
 @Test func rejectsAnUnknownModelAndMissingInput() {
     #expect(throws: (any Error).self) { try TraceCheckCommand.parse(["--model", "v4.0", "x.zst"]) }
     #expect(throws: (any Error).self) { try TraceCheckCommand.parse([]) }
+}
+
+@Test func modelsAssumptionsAndPfnsAreTypedArguments() throws {
+    let c = try TraceCheckCommand.parse([
+        "--model", "5.9", "--model", "v6.18", "--model", "v5.9", "--assume", "no-ksm", "--assume", "anon",
+        "--explain", "0x1D412a", "x.zst",
+    ])
+    #expect(c.models == [.one(.v5_9), .one(.v6_18), .one(.v5_9)])
+    #expect(c.parsedModels() == [.v5_9, .v6_18])
+    #expect(c.assume == [.noKsm, .anon])
+    #expect(c.explain == Pfn(0x1d412a))
+    #expect(try TraceCheckCommand.parse(["--explain", "1913130", "x.zst"]).explain == Pfn(1_913_130))
+    #expect(try TraceCheckCommand.parse(["--model", "v5.8", "--model", "all", "x.zst"]).parsedModels() == KernelModel.allCases)
+    #expect(try TraceCheckCommand.parse(["x.zst"]).parsedModels() == nil)
+}
+
+@Test(arguments: [
+    ["--model", "v4.0"], ["--model", "6.18.44"], ["--assume", "ksm"], ["--assume", "NO-KSM"],
+    ["--explain", "0x"], ["--explain", "0x1g"], ["--explain", "-1"], ["--explain", "18446744073709551616"],
+])
+func badValuesAreRefusedWhileParsing(_ arguments: [String]) {
+    #expect(throws: (any Error).self) { try TraceCheckCommand.parse(arguments + ["x.zst"]) }
+}
+
+/// The values are known to ArgumentParser: the error, the help and the completion scripts list them.
+@Test func helpErrorsAndCompletionsListTheValues() {
+    let models = KernelModel.allCases.map(\.rawValue) + ["all"]
+    let facts = Assumption.allCases.map(\.rawValue)
+    do {
+        _ = try TraceCheckCommand.parse(["--assume", "ksm", "x.zst"])
+        Issue.record("--assume ksm was accepted")
+    } catch {
+        let text = TraceCheckCommand.message(for: error)
+        for fact in facts { #expect(text.contains(fact), "\(text)") }
+    }
+    let help = TraceCheckCommand.helpMessage()
+    for word in models + facts { #expect(help.contains(word), "help lacks \(word)") }
+    for shell in [CompletionShell.bash, .zsh, .fish] {
+        let script = TraceCheckCommand.completionScript(for: shell)
+        for word in models + facts { #expect(script.contains(word), "\(shell) completion lacks \(word)") }
+    }
 }
 
 // MARK: the binary, end to end on real captures

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import TraceCheckCore
 
-/// Issue 5: the verdicts (the JSONL output) are identical with and without the decompression
+/// The verdicts (the JSONL output) are identical with and without the decompression
 /// thread, on a generated capture with the benchmark's event mix.
 @Suite("Pipeline verdicts")
 struct PipelineVerdictTests {

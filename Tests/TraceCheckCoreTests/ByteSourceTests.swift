@@ -145,12 +145,11 @@ struct ByteSourceTests {
         #expect(got.lines == (try Self.plainLines(bytes)))
     }
 
-    @Test func fileWrittenByTheZstdCommandLineTool() throws {
-        let zstd = "/usr/bin/zstd"
-        guard FileManager.default.isExecutableFile(atPath: zstd) else {
-            print("notice: \(zstd) not installed; skipping the CLI cross-check")
-            return
-        }
+    static let zstdTool = "/usr/bin/zstd"
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: zstdTool), "needs the zstd command-line tool in /usr/bin"))
+    func fileWrittenByTheZstdCommandLineTool() throws {
+        let zstd = Self.zstdTool
         let bytes = InputFixtures.generatedTrace(lines: 30_000, seed: 7)
         let plainPath = InputFixtures.temporaryFile(bytes)
         defer { InputFixtures.remove(plainPath); InputFixtures.remove(plainPath + ".zst") }
@@ -277,11 +276,8 @@ struct ByteSourceTests {
         }
     }
 
-    @Test func unreadableFileCannotBeOpened() throws {
-        guard getuid() != 0 else {
-            print("notice: running as root, permissions are not enforced; skipping")
-            return
-        }
+    @Test(.enabled(if: getuid() != 0, "root opens a file whatever its permissions"))
+    func unreadableFileCannotBeOpened() throws {
         let path = InputFixtures.temporaryFile(Array("x\n".utf8))
         defer { InputFixtures.remove(path) }
         chmod(path, 0)

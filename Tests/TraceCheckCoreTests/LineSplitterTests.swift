@@ -69,15 +69,14 @@ struct LineSplitterTests {
     }
 
     @Test(arguments: [1, 7, 4096, 1 << 20])
-    func longLineIsCutOnceFlaggedAndFollowingLinesAreIntact(chunkSize: Int) {
+    func longLineIsCutOnceFlaggedAndFollowingLinesAreIntact(chunkSize: Int) throws {
         let max = 64 << 10
         let long = [UInt8](repeating: UInt8(ascii: "x"), count: 200_000)
         var input = Array("before\n".utf8)
         input += long + Array("\r\nafter\n\nend".utf8)
         let got = InputFixtures.collect(MemoryByteSource(input), chunkSize: chunkSize, maxLineLength: max)
         #expect(got.error == nil)
-        #expect(got.lines.count == 5)
-        guard got.lines.count == 5 else { return }
+        try #require(got.lines.count == 5)
         #expect(got.lines[0] == Line(bytes: Array("before".utf8), number: 1, cut: false))
         #expect(got.lines[1].cut)
         #expect(got.lines[1].number == 2)
@@ -87,11 +86,11 @@ struct LineSplitterTests {
         #expect(got.lines[4] == Line(bytes: Array("end".utf8), number: 5, cut: false))
     }
 
-    @Test func longLastLineWithoutNewlineIsCut() {
+    @Test func longLastLineWithoutNewlineIsCut() throws {
         let input = Array("ok\n".utf8) + [UInt8](repeating: UInt8(ascii: "y"), count: 100)
         var splitter = LineSplitter(source: MemoryByteSource(input), chunkSize: 16, maxLineLength: 10)
         var lines: [Line] = []
-        try? splitter.forEachLine { line, number, cut in lines.append(Line(bytes: Array(line), number: number, cut: cut)) }
+        try splitter.forEachLine { line, number, cut in lines.append(Line(bytes: Array(line), number: number, cut: cut)) }
         #expect(lines == [
             Line(bytes: Array("ok".utf8), number: 1, cut: false),
             Line(bytes: [UInt8](repeating: UInt8(ascii: "y"), count: 10), number: 2, cut: true),
@@ -142,13 +141,13 @@ struct LineSplitterTests {
         #expect(got.lines.isEmpty)
     }
 
-    @Test func linesAreNotCopiedWhenTheyFitInAChunk() {
+    @Test func linesAreNotCopiedWhenTheyFitInAChunk() throws {
         // The slice points into the chunk buffer (no copy) for a line inside one chunk:
         // consecutive lines of one chunk are adjacent in memory.
         var splitter = LineSplitter(source: MemoryByteSource("ab\ncd\n"), chunkSize: 64)
         var starts: [UnsafeRawPointer] = []
-        try? splitter.forEachLine { line, _, _ in starts.append(line.baseAddress!) }
-        #expect(starts.count == 2)
-        if starts.count == 2 { #expect(starts[1] - starts[0] == 3) }
+        try splitter.forEachLine { line, _, _ in starts.append(line.baseAddress!) }
+        try #require(starts.count == 2)
+        #expect(starts[1] - starts[0] == 3)
     }
 }

@@ -192,16 +192,22 @@ struct ModelTableTests {
         ) { $0.swapcache = true; $0.swapcount = 1 }),
         .copy("F6", "F6 swap cache freed, refcount left is not the mappings", P.thpPage(
             refcount: 7, largeMapcount: 4, mapcount: 1, mmShared: false
-        ) { $0.swapcache = true }),
+        ) { $0.swapcache = true; $0.folioSwapcount = 0 }),
         .reuse("F7", "F7 swap cache freed: one reference per page goes (order 2)", P.thpPage(
             refcount: 8, largeMapcount: 4, mapcount: 1, mmShared: false
-        ) { $0.swapcache = true; $0.folioPages = 4 }),
+        ) { $0.swapcache = true; $0.folioSwapcount = 0; $0.folioPages = 4 }),
         .copy("F6", "F6 swap cache freed, refcount left is not the mappings (order 1)", P.thpPage(
             refcount: 8, largeMapcount: 4, mapcount: 1, mmShared: false
-        ) { $0.swapcache = true; $0.folioPages = 2 }),
-        .undetermined([.refcount], "swap cache freed, folio size unknown", P.thpPage(
+        ) { $0.swapcache = true; $0.folioSwapcount = 0; $0.folioPages = 2 }),
+        .undetermined([.folio_order], "swap cache freed, folio size unknown", P.thpPage(
             refcount: 8, largeMapcount: 4, mapcount: 1, mmShared: false
-        ) { $0.swapcache = true }),
+        ) { $0.swapcache = true; $0.folioSwapcount = 0 }),
+        .copy("F6", "F6 swap cache kept: another subpage still has swap entries", P.thpPage(
+            refcount: 8, largeMapcount: 4, mapcount: 1, mmShared: false
+        ) { $0.swapcache = true; $0.folioSwapcount = 1; $0.folioPages = 4 }),
+        .undetermined([.folio_swapcount], "swap cache: whether any subpage has swap entries is unknown", P.thpPage(
+            refcount: 8, largeMapcount: 4, mapcount: 1, mmShared: false
+        ) { $0.swapcache = true; $0.folioPages = 4 }),
         // Capture, scenario f: after the child exited the parent reuses pages of the folio.
         .reuse("F7", "F7 capture ref 510 map 1", P.thpPage(
             refcount: 510, largeMapcount: 510, mapcount: 1, mmShared: false)),

@@ -40,7 +40,7 @@ struct PageTableTests {
     }
 
     @Test func costPerPageStaysBelowTheBudget() {
-        // Issue 5: at most 200 bytes per tracked page with 1 000 000 pfns, growth peak included.
+        // The memory budget: at most 200 bytes per tracked page with 1 000 000 pfns, growth peak included.
         let cost = PageTable.measuredBytesPerPage(pages: 1_000_000)
         #expect(cost.average <= 200)
         #expect(cost.peak <= 200)

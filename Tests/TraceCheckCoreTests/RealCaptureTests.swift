@@ -100,7 +100,7 @@ func observedDecisionMatchesPagemapGroundTruth(_ scenario: String) throws {
     #expect(judged > 0)
 }
 
-/// Issue 3's bar: the v6.18 model explains every determined decision of the real 6.18 captures,
+/// The bar for the v6.18 model: it explains every determined decision of the real 6.18 captures,
 /// and leaves fewer than 5% of the order-0 anon faults undetermined.
 @Test(arguments: realScenarios)
 func v618ExplainsTheRealCaptures(_ scenario: String) {

@@ -51,16 +51,30 @@ func pageRef(_ op: PageRefOp, pfn: UInt64 = 0x10, count: Int32, mapcount: Int32 
     #expect(old.join(WpPageEvent(pfn: 0x10, decision: .copy)).inputs.mapcount == 1)
 
     var new = Replayer(facts: KernelFacts(release: "6.18.2"))
-    new.apply(pageRef(.set, count: 1, mapcount: 1, val: 1), pid: 1, seq: 1)
+    new.apply(pageRef(.set, count: 2, mapcount: 1, val: 2), pid: 1, seq: 1)
     #expect(new.join(WpPageEvent(pfn: 0x10, decision: .copy)).inputs.mapcount == 2)
 
-    // Unknown kernel: the mapcount stays unknown until a negative (raw) value shows the convention.
+    // Unknown kernel: the mapcount stays unknown until a value only one convention prints. A
+    // page type's large negative value proves nothing; −1 is an unmapped page's raw _mapcount.
     var unknown = Replayer()
-    unknown.apply(pageRef(.set, count: 1, mapcount: 0, val: 1), pid: 1, seq: 1)
+    unknown.apply(pageRef(.mod, count: 2, mapcount: 1, val: 1), pid: 1, seq: 1)
+    unknown.apply(pageRef(.mod, pfn: 0x30, count: 2, mapcount: -512, val: 1), pid: 1, seq: 2)
+    #expect(unknown.mapcountConvention == .undecided)
     #expect(unknown.join(WpPageEvent(pfn: 0x10, decision: .copy)).inputs.mapcount == nil)
-    unknown.apply(pageRef(.set, pfn: 0x20, count: 1, mapcount: -1, val: 1), pid: 1, seq: 2)
+    unknown.apply(pageRef(.set, pfn: 0x20, count: 1, mapcount: -1, val: 1), pid: 1, seq: 3)
     #expect(unknown.mapcountConvention == .raw)
-    #expect(unknown.join(WpPageEvent(pfn: 0x10, decision: .copy)).inputs.mapcount == 1)
+    #expect(unknown.mapcountConventionBasis == .unmappedRawValue)
+    // (pid 1 increments and faults: not another task's increment, which could be a fork's)
+    #expect(unknown.join(WpPageEvent(pfn: 0x10, decision: .copy), pid: 1).inputs.mapcount == 2)
+
+    // An allocation printing 0 is page_mapcount() of an unmapped page: logical.
+    var logical = Replayer()
+    logical.apply(pageRef(.set, pfn: 0x20, count: 1, mapcount: 0, val: 1), pid: 1, seq: 1)
+    logical.apply(pageRef(.mod, count: 2, mapcount: 1, val: 1), pid: 1, seq: 2)
+    #expect(logical.mapcountConvention == .logical)
+    #expect(logical.mapcountConventionBasis == .allocationPrintedZero)
+    #expect(logical.join(WpPageEvent(pfn: 0x10, decision: .copy), pid: 1).inputs.mapcount == 1)
+    #expect(old.mapcountConventionBasis == .kernelVersion)
 }
 
 @Test func aForkIncrementMakesTheMapcountALowerBound() {

@@ -21,6 +21,8 @@ struct PropertyTests {
                 c.lostSpans = seed % 3 == 0 ? 3 : 0
                 c.clock = seed % 7 == 6 ? .local : .global
                 c.raceRate = c.clock == .global ? 0.15 : 0
+                // Another task's events in the fault's own microsecond (minimal lines only matter).
+                c.concurrentRate = c.clock == .global && c.lostSpans == 0 ? 0.1 : 0
             }
         }
     }
@@ -60,18 +62,20 @@ struct PropertyTests {
     /// The shape of the property runs: they do exercise what they claim to.
     @Test("the runs cover races, lost spans, state gaps and every decision kind")
     func coverage() throws {
-        var races = 0, lost = 0, gaps = 0
+        var races = 0, lost = 0, gaps = 0, concurrent = 0
         var rules: Set<String> = []
         for run in Self.runs {
             let g = try generate(run.config)
             races += g.truth.races.count
             lost += g.truth.lost.count
             gaps += g.truth.faults.filter(\.stateGap).count
+            concurrent += g.truth.faults.filter { $0.injected.contains("concurrent") }.count
             for f in g.truth.faults { for (_, v) in f.expected { rules.formUnion(v.rules) } }
         }
         #expect(races > 10)
         #expect(lost > 10)
         #expect(gaps > 10)
+        #expect(concurrent > 10)
         for r in ["A1", "A3a", "A4a", "A4b", "A4e", "B1", "B2", "B5", "F1", "F2/C1", "F2/C2", "F2/C4", "F2/C5", "F4", "N0"] {
             #expect(rules.contains(r), "no fault reached \(r)")
         }

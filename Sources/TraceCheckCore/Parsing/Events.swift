@@ -101,6 +101,8 @@ public struct PageFlags: OptionSet, Sendable, Hashable {
     public static let owner2 = PageFlags(rawValue: 1 << 8)
     /// cowtrace's explicit `swapcache` name.
     public static let swapcacheName = PageFlags(rawValue: 1 << 9)
+    /// PG_reserved: the zero page and other kernel pages; never an anonymous page.
+    public static let reserved = PageFlags(rawValue: 1 << 10)
 
     public var swapcache: Bool {
         contains(.swapcacheName) || (contains(.swapbacked) && contains(.ownerPriv1))
@@ -133,6 +135,7 @@ public struct PageFlags: OptionSet, Sendable, Hashable {
             case (5, 0x64) where same(name, "dirty"): f.insert(.dirty)
             case (6, 0x6C) where same(name, "locked"): f.insert(.locked)
             case (7, 0x6F) where same(name, "owner_2"): f.insert(.owner2)
+            case (8, 0x72) where same(name, "reserved"): f.insert(.reserved)
             case (9, 0x77) where same(name, "writeback"): f.insert(.writeback)
             case (9, 0x73) where same(name, "swapcache"): f.insert(.swapcacheName)
             case (10, 0x73) where same(name, "swapbacked"): f.insert(.swapbacked)
@@ -174,7 +177,7 @@ public final class FlagsCache {
     /// `n` (8…64) bytes equal: always eight word compares (the last ones overlap), no early
     /// exit, so the loop's length never depends on the data (no mispredicted exit).
     @inline(__always)
-    private static func sameText(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+    static func sameText(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
         var diff: UInt64 = 0
         for k in 0..<8 {
             let off = min(k &* 8, n &- 8)
@@ -206,14 +209,16 @@ public final class FlagsCache {
 /// (TRACE-FORMATS.md §1.5; the pointer mode is decided once per capture).
 public struct MappingValue: Sendable, Equatable {
     public var value: UInt64
-    /// The text itself proves the value is raw (`0x…` as trace-cmd prints, `(nil)`, or `ffff…`).
+    /// The text itself proves the value is raw (`0x…` as trace-cmd prints, `(nil)`, or a kernel
+    /// address: `ffff…` with 4-level paging, `ff11…` with 5-level). A hashed `%p` keeps only 32
+    /// bits, so its top byte is always 0.
     public var provablyRaw: Bool
 
     static func parse(_ b: UnsafeRawBufferPointer, _ r: ByteRange) -> MappingValue? {
         if b.equals(r, "(nil)") { return MappingValue(value: 0, provablyRaw: true) }
         guard let v = b.hex(r) else { return nil }
         let prefixed = r.count > 2 && b[r.start + 1] == 0x78
-        return MappingValue(value: v, provablyRaw: prefixed || v >> 48 == 0xFFFF)
+        return MappingValue(value: v, provablyRaw: prefixed || v >> 56 == 0xFF)
     }
 }
 
@@ -425,6 +430,35 @@ public struct WpPageEvent: Sendable, Equatable {
     public var swapcount: Int?
     public var caller: String?
     public var faultFlags: UInt64?
+    /// Large folios in the swap cache: the swap-map counts summed over every page of the folio.
+    public var folioSwapcount: Int?
+    /// v5.8's page_trans_huge_mapcount(): the largest subpage mapcount plus the entire mapcount.
+    public var subpageMapcountMax: Int?
+    /// v5.8's page_trans_huge_map_swapcount(): the largest subpage mapcount + swapcount.
+    public var thpMapSwapcount: Int?
+    /// Nanoseconds from the line's timestamp (fault entry) to where the outcome was read.
+    public var dtNs: Int64?
+    /// What `dtNs` spans: `service` (do_wp_page entry to return) or `next_entry`.
+    public var dtKind: String?
+    /// The old page re-read when the outcome was read (`old_*_after`).
+    public var oldRefcountAfter: Int?
+    public var oldMapcountAfter: Int?
+    public var oldSwapcacheAfter: Bool?
+    public var oldAnonExclusiveAfter: Bool?
+    /// PageAnonExclusive of the page a copy mapped (`new_anon_exclusive`).
+    public var newAnonExclusive: Bool?
+    public var oldPgflagsAfter: PageFlags?
+    /// `old_flags_after`: the raw PG_* word (kernel-specific bit numbers; kept, not decoded).
+    public var oldFlagsAfter: UInt64?
+
+    /// The write fault swapped the page in first and then went through do_wp_page
+    /// (`caller=do_swap_page`); any other caller word is the present-PTE path.
+    public var isSwapInFault: Bool { caller == "do_swap_page" }
+
+    /// Some page of the line carries PG_anon_exclusive set: the kernel has the flag (v5.19+).
+    public var showsAnonExclusiveSet: Bool {
+        anonExclusive == true || oldAnonExclusiveAfter == true || newAnonExclusive == true
+    }
 
     public init(pfn: UInt64, decision: ObservedDecision) {
         self.pfn = pfn; self.decision = decision
@@ -456,7 +490,8 @@ public struct WpPageEvent: Sendable, Equatable {
         var s = KeyValueScanner(b, payload)
         func int(_ v: ByteRange) -> Int? { b.decimal(v).map { Int($0) } }
         while let (k, v) = s.next() {
-            // Keys with a prefix (`new_*`, `old_*`) describe other pages or later states.
+            // `new_*` keys describe the new page and are not read; `old_*_after` keys are the old
+            // page re-read when the outcome was read (they show a snapshot that went stale).
             // One jump on the key's length, then its first byte, then the exact word.
             let c = b.bytes[k.start]
             switch k.count {
@@ -473,12 +508,14 @@ public struct WpPageEvent: Sendable, Equatable {
             case 5:
                 if c == 0x6F, b.equals(k, "order") { e.order = int(v) }
                 else if c == 0x6C, b.equals(k, "large") { e.large = b.flag(v) }
+                else if c == 0x64, b.equals(k, "dt_ns") { e.dtNs = b.decimal(v) }
             case 6:
                 if c == 0x6C, b.equals(k, "locked") { e.locked = b.flag(v) }
                 else if c == 0x63, b.equals(k, "caller") { e.caller = b.string(v) }
             case 7:
                 if c == 0x70, b.equals(k, "pgflags") { e.pgflags = PageFlags.parse(b, v) }
                 else if c == 0x6D, b.equals(k, "mapping") { e.mapping = MappingValue.parse(b, v) }
+                else if c == 0x64, b.equals(k, "dt_kind") { e.dtKind = b.string(v) }
             case 8:
                 switch c {
                 case 0x72 where b.equals(k, "refcount"): e.refcount = int(v)
@@ -502,6 +539,21 @@ public struct WpPageEvent: Sendable, Equatable {
                 else if c == 0x61, b.equals(k, "anon_exclusive") { e.anonExclusive = b.flag(v) }
             case 15:
                 if c == 0x65, b.equals(k, "entire_mapcount") { e.entireMapcount = int(v) }
+                else if c == 0x66, b.equals(k, "folio_swapcount") { e.folioSwapcount = int(v) }
+                else if c == 0x6F, b.equals(k, "old_flags_after") { e.oldFlagsAfter = b.hex(v) }
+            case 17:
+                if c == 0x74, b.equals(k, "thp_map_swapcount") { e.thpMapSwapcount = int(v) }
+                else if c == 0x6F, b.equals(k, "old_pgflags_after") { e.oldPgflagsAfter = PageFlags.parse(b, v) }
+            case 18:
+                if c == 0x6F, b.equals(k, "old_refcount_after") { e.oldRefcountAfter = int(v) }
+                else if c == 0x6F, b.equals(k, "old_mapcount_after") { e.oldMapcountAfter = int(v) }
+                else if c == 0x6E, b.equals(k, "new_anon_exclusive") { e.newAnonExclusive = b.flag(v) }
+            case 19:
+                if c == 0x6F, b.equals(k, "old_swapcache_after") { e.oldSwapcacheAfter = b.flag(v) }
+            case 20:
+                if c == 0x73, b.equals(k, "subpage_mapcount_max") { e.subpageMapcountMax = int(v) }
+            case 24:
+                if c == 0x6F, b.equals(k, "old_anon_exclusive_after") { e.oldAnonExclusiveAfter = b.flag(v) }
             default:
                 break
             }

@@ -40,11 +40,30 @@ public struct ParsedLine: Sendable {
     public var timestamp: Int64 = 0
     public var hasTimestamp = false
     public var timestampIsNanoseconds = true
+    /// Decimals the `sec.frac` timestamp was printed with (6 for tracefs' microseconds, 9 for
+    /// nanoseconds); 0 for a bare integer.
+    public var timestampDecimals: UInt8 = 0
     public var comm = ByteRange.empty
     public var name = ByteRange.empty
     public var payload = ByteRange.empty
 
     public init() {}
+
+    /// How far apart two events this line's clock prints alike can be: 1000 ns for
+    /// microseconds, 1 ns for nanoseconds. Nil without a nanosecond timestamp.
+    @inline(__always)
+    public var timestampResolution: Int64? {
+        guard hasTimestamp, timestampIsNanoseconds else { return nil }
+        switch timestampDecimals {
+        case 6: return 1_000
+        case 9: return 1
+        default:
+            var r: Int64 = 1
+            var d = Int(timestampDecimals)
+            while d < 9 { r &*= 10; d += 1 }
+            return r
+        }
+    }
 }
 
 public enum LineParser {
@@ -194,7 +213,7 @@ public enum LineParser {
     /// bytes before `e` are tested at once when they lie inside the line: pids vary in length,
     /// and a byte loop's exit would be mispredicted.
     @inline(__always)
-    private static func digitRunStart(_ p: UnsafePointer<UInt8>, _ i0: Int, _ e: Int) -> Int {
+    static func digitRunStart(_ p: UnsafePointer<UInt8>, _ i0: Int, _ e: Int) -> Int {
         if e - 8 >= i0 {
             let w = UInt64(littleEndian: UnsafeRawPointer(p + e - 8).loadUnaligned(as: UInt64.self))
             // Non-zero byte for a non-digit: high nibble not 3, or low nibble above 9.
@@ -230,7 +249,7 @@ public enum LineParser {
     /// `skipSpaces(p, 0, end)`, eight bytes per step over the run of spaces that right-aligns
     /// the task column.
     @inline(__always)
-    private static func skipLeadingSpaces(_ p: UnsafePointer<UInt8>, _ end: Int) -> Int {
+    static func skipLeadingSpaces(_ p: UnsafePointer<UInt8>, _ end: Int) -> Int {
         var i = 0
         while i + 8 <= end {
             let w = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)) ^ 0x2020_2020_2020_2020
@@ -278,7 +297,7 @@ public enum LineParser {
     /// `n` (1…8) decimal digits at `p[i...]` followed by `8 - n` zeros, as a number; nil if
     /// any of the `n` bytes is not a digit. Only those `n` bytes are read.
     @inline(__always)
-    private static func digits8(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int, limit: Int) -> UInt64? {
+    static func digits8(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int, limit: Int) -> UInt64? {
         var w: UInt64 = 0x3030_3030_3030_3030
         if n == 8 {
             w = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
@@ -302,7 +321,7 @@ public enum LineParser {
 
     /// `sec.frac` (any number of decimals up to 9) → ns; a bare integer → ticks.
     @inline(__always)
-    private static func parseTimestamp(
+    static func parseTimestamp(
         _ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, limit: Int, _ out: inout ParsedLine
     ) -> Bool {
         var x = start
@@ -331,8 +350,13 @@ public enum LineParser {
             guard d < 10 else { return false }
             frac &+= Int64(d)
         }
-        out.timestamp = secs &* 1_000_000_000 &+ frac
+        // Past Int64's 292 years of nanoseconds, a wrapped value would pass for a real time.
+        let (ns, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, carry) = ns.addingReportingOverflow(frac)
+        guard !overflow, !carry else { return false }
+        out.timestamp = total
         out.timestampIsNanoseconds = true
+        out.timestampDecimals = UInt8(truncatingIfNeeded: fracDigits)
         out.hasTimestamp = true
         return true
     }

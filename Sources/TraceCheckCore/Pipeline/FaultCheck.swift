@@ -6,6 +6,15 @@ public enum FaultClass: Hashable, Sendable, Comparable {
     case unsafeReuse
     case racyReuse
     case stateGap
+    /// The fault's entry snapshot may not be the state the kernel decided on (the page changed
+    /// during the fault, or another task's fault on it overlapped): its disagreements with the
+    /// models are not claimed.
+    case racySnapshot
+    /// A write fault that swapped the page in first (`caller=do_swap_page`): not compared.
+    case swapIn
+    /// The expected rules are v6.18's but the kernel is 6.7–6.14, where the large-folio rows
+    /// may not apply yet: a large-folio disagreement with them is not claimed.
+    case expectedUncertain
 
     public var name: String {
         switch self {
@@ -14,12 +23,21 @@ public enum FaultClass: Hashable, Sendable, Comparable {
         case .unsafeReuse: "unsafe-reuse"
         case .racyReuse: "racy-reuse"
         case .stateGap: "state-gap"
+        case .racySnapshot: "racy-snapshot"
+        case .swapIn: "swap-in"
+        case .expectedUncertain: "expected-uncertain"
         }
     }
 
-    /// Classes that make the exit status 1 (a divergence); a state gap is a fact about the
-    /// capture, not about the kernel.
-    public var isDivergence: Bool { self != .stateGap }
+    /// Classes that make the exit status 1 (a divergence). The others are facts about the
+    /// capture (a gap, a stale snapshot, a path the models do not cover, a rule set whose first
+    /// release is not known), not about the kernel.
+    public var isDivergence: Bool {
+        switch self {
+        case .stateGap, .racySnapshot, .swapIn, .expectedUncertain: false
+        default: true
+        }
+    }
 
     private var order: Int {
         switch self {
@@ -28,6 +46,9 @@ public enum FaultClass: Hashable, Sendable, Comparable {
         case .unsafeReuse: 100
         case .racyReuse: 101
         case .stateGap: 102
+        case .racySnapshot: 103
+        case .swapIn: 104
+        case .expectedUncertain: 105
         }
     }
 
@@ -56,12 +77,36 @@ public struct FaultRecord: Sendable {
     public var gapReason: String?
     /// racy-reuse: the task whose refcount increment landed inside the fault.
     public var racer: Int32?
+    /// racy-snapshot: what showed that the entry snapshot may not be what the kernel decided on.
+    public var snapshotRace: SnapshotRaceEvidence? = nil
     /// The shared check result `verdicts`, `classes` and `divergenceCase` came from, with their
     /// JSON already rendered (used only while it still describes this record).
     public var checked: FaultCheckResult? = nil
 
     public func verdict(_ m: KernelModel) -> Verdict? {
         verdicts.first { $0.model == m }?.verdict
+    }
+}
+
+/// What checking a fault needs to know about the capture besides the fault's own inputs.
+public struct CheckContext: Sendable, Equatable {
+    /// The rules of the kernel that made the decisions (the expected model), when known.
+    public var deciding: KernelModel?
+    /// The capture's kernel runs Model F's code but is older than the first release known to
+    /// have its large-folio rows (6.7–6.14): a large folio may have met "never reuse" instead.
+    public var largeFolioRulesUncertain = false
+
+    public init(deciding: KernelModel? = nil, largeFolioRulesUncertain: Bool = false) {
+        self.deciding = deciding
+        self.largeFolioRulesUncertain = largeFolioRulesUncertain
+    }
+
+    /// For a capture from `release` (`uname -r`), judged against `expected`.
+    public init(release: String?, expected: KernelModel?) {
+        deciding = expected
+        if expected == .v6_18, let v = release.flatMap(KernelModel.parseMajorMinor) {
+            largeFolioRulesUncertain = v >= (6, 7) && v < (6, 15)
+        }
     }
 }
 
@@ -82,11 +127,20 @@ public enum FaultCheck {
         }
     }
 
+    /// Why no model judges a swap-in write fault: each describes the present-PTE path only.
+    public static let swapInReason =
+        "swap-in write fault (caller=do_swap_page): the model's rules cover the present-PTE write fault only"
+
     /// Runs every model on the joined inputs and classifies the fault.
     public static func check(
         _ joined: JoinedFault, observed: ObservedDecision, models: [KernelModel],
-        assumptions: [Assumption] = []
+        assumptions: [Assumption] = [], context: CheckContext = CheckContext()
     ) -> (verdicts: [(model: KernelModel, verdict: Verdict)], classes: [FaultClass], divergenceCase: String?) {
+        if joined.inputs.swapIn == true {
+            var notCompared = Verdict(decision: .notCompared, rule: nil)
+            notCompared.reason = swapInReason
+            return (models.map { ($0, notCompared) }, joined.stateGap ? [.swapIn, .stateGap] : [.swapIn], nil)
+        }
         var inputs = joined.inputs
         // The facts the user added, kept apart: a verdict lists those it could not do without.
         var assumedInputs = inputs
@@ -123,23 +177,47 @@ public enum FaultCheck {
             divergence = divergenceCase(inputs, pre: pre, post: post)
         }
         for (m, v) in verdicts where agrees(v, observed) == false {
+            // Between v6.7 and v6.14 a large folio may have met other rules than v6.18's: its
+            // large-folio rows (F3–F7) are not claimed there. F1 (exclusive) holds throughout.
+            if m == .v6_18, context.largeFolioRulesUncertain, usesLargeFolioRows(v) {
+                classes.append(.expectedUncertain)
+                continue
+            }
             classes.append(.observedVs(m))
         }
-        if observed == .reuse, isUnsafeReuse(inputs) { classes.append(.unsafeReuse) }
+        if observed == .reuse, isUnsafeReuse(inputs, deciding: context.deciding) { classes.append(.unsafeReuse) }
         if joined.stateGap { classes.append(.stateGap) }
         return (verdicts, classes, divergence)
     }
 
     static func isDetermined(_ v: Verdict) -> Bool { v.decision != .undetermined }
 
-    /// A reuse while a reference other than the mappings and the swap cache existed
-    /// (refcount > mapcount + swapcache; for a large folio, its total mapcount).
-    public static func isUnsafeReuse(_ i: FaultInputs) -> Bool {
+    /// The verdict rests on one of v6.18's large-folio rows (F3…F7).
+    static func usesLargeFolioRows(_ v: Verdict) -> Bool {
+        (v.rule ?? "").split(separator: "|").contains { ["F3", "F4", "F5", "F6", "F7"].contains($0) }
+    }
+
+    /// A reuse while a reference existed that the deciding kernel's own procedure could not
+    /// have released: more references than the mappings, the swap cache's (one per page of the
+    /// folio) and one a per-CPU LRU batch may hold on a page not on the LRU (v5.18+ drains the
+    /// batch before deciding; before that the batch's reference is the kernel's own, not a
+    /// reader's). From v5.19 an exclusive anon page is reused whatever its refcount: a pin on it
+    /// is the owning process's own, so the claim needs the page known not exclusive there.
+    /// `deciding` nil (kernel unknown) claims only what holds under every rule set.
+    public static func isUnsafeReuse(_ i: FaultInputs, deciding: KernelModel? = nil) -> Bool {
         guard let ref = i.refcount, i.zero != true, i.anon != false else { return false }
         let maps: Int?
         if i.large == true { maps = i.largeMapcount } else { maps = i.mapcount }
         guard let maps, let swapcache = i.swapcache else { return false }
-        return ref > maps + (swapcache ? 1 : 0)
+        var swapReferences = 0
+        if swapcache {
+            guard i.large == false || i.folioPages != nil else { return false }
+            swapReferences = i.large == true ? i.folioPages! : 1
+        }
+        let batchReference = i.lru == true ? 0 : 1
+        let flagExists = deciding.map { $0.index >= KernelModel.v5_19.index } ?? true
+        if flagExists, i.anonExclusive != false { return false }
+        return ref > maps + swapReferences + batchReference
     }
 
     /// Names the SEMANTICS.md §4 case behind a v5.8≠v5.9 fault, from the rows that fired.

@@ -17,11 +17,15 @@ public final class FaultCheckResult: Sendable {
     /// `[…]` as `JSONReport.fault` renders `classes`.
     let classesJSON: [UInt8]
 
-    init(_ joined: JoinedFault, observed: ObservedDecision, models: [KernelModel], assumptions: [Assumption]) {
+    init(
+        _ joined: JoinedFault, observed: ObservedDecision, models: [KernelModel], assumptions: [Assumption],
+        context: CheckContext
+    ) {
         inputs = joined.inputs
         stateGap = joined.stateGap
         self.observed = observed
-        let (v, c, d) = FaultCheck.check(joined, observed: observed, models: models, assumptions: assumptions)
+        let (v, c, d) = FaultCheck.check(
+            joined, observed: observed, models: models, assumptions: assumptions, context: context)
         verdicts = v
         classes = c.sorted()
         divergenceCase = d
@@ -47,8 +51,8 @@ public final class FaultCheckResult: Sendable {
 }
 
 /// Memoises `FaultCheck.check`: the verdicts, classes and divergence case of a fault are a pure
-/// function of its joined inputs, its state-gap flag, the observed decision, the models run and
-/// the facts the user assumes (`--assume`).
+/// function of its joined inputs, its state-gap flag, the observed decision, the models run, the
+/// facts the user assumes (`--assume`) and what is known of the capture's kernel.
 ///
 /// A small open-addressing table with a cheap hash (`FaultInputs.quickHash`) and exact keys
 /// (the synthesized `==`). Bounded: when it fills up it starts over.
@@ -58,6 +62,7 @@ struct FaultCheckCache {
 
     private(set) var models: [KernelModel]
     private(set) var assumptions: [Assumption] = []
+    private(set) var context = CheckContext()
     private var slots: [FaultCheckResult?]
     private var hashes: [UInt64]
     private(set) var count = 0
@@ -71,11 +76,13 @@ struct FaultCheckCache {
     }
 
     mutating func result(
-        _ joined: JoinedFault, observed: ObservedDecision, models: [KernelModel], assumptions: [Assumption] = []
+        _ joined: JoinedFault, observed: ObservedDecision, models: [KernelModel], assumptions: [Assumption] = [],
+        context: CheckContext = CheckContext()
     ) -> FaultCheckResult {
-        if models != self.models || assumptions != self.assumptions {
+        if models != self.models || assumptions != self.assumptions || context != self.context {
             self = FaultCheckCache(models: models)
             self.assumptions = assumptions
+            self.context = context
         }
         var h = joined.inputs.quickHash
         switch observed {
@@ -96,7 +103,7 @@ struct FaultCheckCache {
             i = (i + 1) & mask
         }
         misses &+= 1
-        let r = FaultCheckResult(joined, observed: observed, models: models, assumptions: assumptions)
+        let r = FaultCheckResult(joined, observed: observed, models: models, assumptions: assumptions, context: context)
         if count >= Self.maxCount {
             for k in 0..<Self.capacity { slots[k] = nil }
             count = 0

@@ -24,7 +24,7 @@ public struct Findings: Sendable {
     private static let modelCount = KernelModel.allCases.count
     private static let decisionCount = Decision.allCases.count
     private static let inputCount = InputName.allCases.count
-    private static let classSlots = 4 + modelCount
+    private static let classSlots = 7 + modelCount
     private static let agreementKinds = 5
 
     // All counters live in one array (one uniqueness check per `add`), in sections:
@@ -120,6 +120,8 @@ public struct Findings: Sendable {
         let examplesPerClass = self.examplesPerClass
         var newExamples: [FaultClass] = []
         var divergent = false
+        // A snapshot that may not be what the kernel decided on.
+        let snapshotStale = f.snapshotRace != nil
         counters.withUnsafeMutableBufferPointer { c in
             // Read the verdicts in place: copying each (model, verdict) out retains its strings.
             f.verdicts.withUnsafeBufferPointer { verdicts in
@@ -128,7 +130,12 @@ public struct Findings: Sendable {
                     let decision = verdicts[k].verdict.decision
                     let a = Self.agreementBase + mi * Self.agreementKinds
                     c[Self.seenBase + mi] = 1
-                    switch FaultCheck.agrees(decision, f.observed) {
+                    var agrees = FaultCheck.agrees(decision, f.observed)
+                    // A disagreement withdrawn for a racy snapshot is not compared.
+                    if snapshotStale, agrees == false, !f.classes.contains(.observedVs(verdicts[k].model)) {
+                        agrees = nil
+                    }
+                    switch agrees {
                     case true?: c[a] += 1
                     case false?: c[a + 1] += 1
                     case nil:
@@ -177,15 +184,56 @@ public struct Findings: Sendable {
         }
     }
 
-    /// The model that agrees with the most determined faults (ties: the newest).
-    public var bestExplainingModel: (model: KernelModel, agree: Int, determined: Int)? {
-        var best: (KernelModel, Int, Int)?
-        for m in models {
-            guard counters[Self.seenBase + m.index] != 0 else { continue }
+    /// One model's standing in the kernel fingerprint.
+    public struct Standing: Sendable, Equatable {
+        public var model: KernelModel
+        /// Determined faults on which the model contradicts the kernel.
+        public var disagree: Int
+        /// Faults the model decided (agree + disagree).
+        public var determined: Int
+        /// Faults the model would judge: determined plus undetermined.
+        public var judged: Int
+        /// Why the capture cannot come from a kernel of this generation, when it shows so.
+        public var ruledOut: String?
+
+        /// No determined fault contradicts it, it decided at least one, and nothing in the
+        /// capture rules its generation out.
+        public var isConsistent: Bool { disagree == 0 && determined > 0 && ruledOut == nil }
+
+        /// Determined share of the judged faults (0 when none).
+        public var determinedShare: Double { judged == 0 ? 0 : Double(determined) / Double(judged) }
+    }
+
+    /// Every model run, ranked as an account of the capture: fewest contradictions first, then
+    /// the generations the capture does not rule out, then the largest determined share, then
+    /// the newer rules (a newer kernel keeps the older rows where they agree, so a tie says the
+    /// newest is as consistent as the older ones).
+    ///
+    /// `anonExclusiveSeen`: some line showed PG_anon_exclusive set, which kernels before v5.19
+    /// do not have.
+    public func fingerprint(anonExclusiveSeen: Bool = false) -> [Standing] {
+        var standings: [Standing] = []
+        for m in models where counters[Self.seenBase + m.index] != 0 {
             let a = agreement(m.index)
-            if best == nil || a.agree >= best!.1 { best = (m, a.agree, a.agree + a.disagree) }
+            var s = Standing(model: m, disagree: a.disagree, determined: a.agree + a.disagree,
+                             judged: a.agree + a.disagree + a.undetermined)
+            if anonExclusiveSeen, m.index < KernelModel.v5_19.index {
+                s.ruledOut = "the capture shows PageAnonExclusive set, which kernels before v5.19 lack"
+            }
+            standings.append(s)
         }
-        return best
+        return standings.sorted { x, y in
+            if x.disagree != y.disagree { return x.disagree < y.disagree }
+            if (x.ruledOut == nil) != (y.ruledOut == nil) { return x.ruledOut == nil }
+            if x.determinedShare != y.determinedShare { return x.determinedShare > y.determinedShare }
+            return x.model.index > y.model.index
+        }
+    }
+
+    /// The head of `fingerprint()`, with its agreement counts.
+    public var bestExplainingModel: (model: KernelModel, agree: Int, determined: Int)? {
+        guard let best = fingerprint().first else { return nil }
+        return (best.model, best.determined - best.disagree, best.determined)
     }
 }
 
@@ -211,10 +259,11 @@ extension InputName {
 extension FaultClass {
     /// Every class, in report order.
     static var all: [FaultClass] {
-        [.prePost] + KernelModel.allCases.map { .observedVs($0) } + [.unsafeReuse, .racyReuse, .stateGap]
+        [.prePost] + KernelModel.allCases.map { .observedVs($0) }
+            + [.unsafeReuse, .racyReuse, .stateGap, .racySnapshot, .swapIn, .expectedUncertain]
     }
 
-    /// A dense index: pre-post, observed-vs-<each model>, unsafe, racy, state gap.
+    /// A dense index: pre-post, observed-vs-<each model>, then the other classes in `all` order.
     @inline(__always) var slot: Int {
         switch self {
         case .prePost: 0
@@ -222,6 +271,9 @@ extension FaultClass {
         case .unsafeReuse: 1 + KernelModel.allCases.count
         case .racyReuse: 2 + KernelModel.allCases.count
         case .stateGap: 3 + KernelModel.allCases.count
+        case .racySnapshot: 4 + KernelModel.allCases.count
+        case .swapIn: 5 + KernelModel.allCases.count
+        case .expectedUncertain: 6 + KernelModel.allCases.count
         }
     }
 }

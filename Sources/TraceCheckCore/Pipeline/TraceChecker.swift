@@ -2,7 +2,8 @@
 public struct CheckOptions: Sendable {
     /// `--kernel`: the release the capture came from; overrides the metadata header.
     public var kernel: String?
-    /// `--model`: which models to run; nil = v5.8, v5.9 and the expected one.
+    /// `--model`: which models to run; nil = v5.8, v5.9 and the expected one, or every model when
+    /// the kernel is not known (for the fingerprint).
     public var models: [KernelModel]?
     public var pid: Int32?
     public var comm: String?
@@ -100,6 +101,14 @@ public struct CheckResult: Sendable {
     public var history: [HistoryEntry] = []
     public var historyTotal = 0
     public var explainedPfn: UInt64?
+    /// How page_ref's `mapcount=` was read, and what settled it.
+    public var mapcountConvention: MapcountConvention = .undecided
+    public var mapcountConventionBasis: MapcountConventionBasis = .undecided
+    /// Some `wp_page` line showed PG_anon_exclusive set (so the kernel is v5.19 or later).
+    public var anonExclusiveSeen = false
+
+    /// The models run, ranked as accounts of the capture (`Findings.fingerprint`).
+    public var fingerprint: [Findings.Standing] { findings.fingerprint(anonExclusiveSeen: anonExclusiveSeen) }
 
     /// 0 no divergence, 1 divergences found, 2 the input itself is broken (DESIGN.md).
     public var exitStatus: Int32 {
@@ -138,6 +147,14 @@ public struct TraceChecker {
     private var heldBaseID = 0
     private var nextFaultID = 0
     private var awaiting: Set<Int> = []
+    /// Replayed faults wait until the capture is past their clock's resolution: a page_ref event
+    /// of another task stamped that close after the line makes the fault a state gap.
+    private var concurrency = ConcurrencyWatch()
+    /// Faults whose verdicts wait for later lines to show whether their snapshot was racy.
+    private var snapshots = SnapshotRaceWatch()
+    private var awaitingSnapshot: Set<Int> = []
+    private var context = CheckContext()
+    private var anonExclusiveSeen = false
     private var history: [HistoryEntry] = []
     private var historyTotal = 0
     /// How many history lines `--explain` keeps (the most recent).
@@ -157,8 +174,12 @@ public struct TraceChecker {
 
     private mutating func chooseModels() {
         expected = kernel.flatMap(KernelModel.expected(forKernelRelease:))
+        context = CheckContext(release: kernel, expected: expected)
         if let chosen = options.models {
             models = chosen
+        } else if kernel == nil {
+            // No kernel named: every rule set runs, and the report ranks them (the fingerprint).
+            models = KernelModel.allCases
         } else {
             models = [.v5_8, .v5_9]
             if let e = expected, !models.contains(e) { models.append(e) }
@@ -208,6 +229,8 @@ public struct TraceChecker {
             }
         }
         settle(race.closeAll(), onFault)
+        settleConcurrency(concurrency.closeAll(), onFault)
+        settleSnapshots(snapshots.closeAll(), onFault)
         if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
         counts.fold(into: &stats)
         if !started { begin(paths, onStart) }
@@ -215,7 +238,8 @@ public struct TraceChecker {
             findings: findings, stats: stats, models: models, expectedModel: expected, kernel: kernel,
             inputs: paths, pages: replayer.pageCount, errors: errors, notATrace: notATrace,
             racesChecked: racesCheckable, history: history, historyTotal: historyTotal,
-            explainedPfn: options.explainPfn)
+            explainedPfn: options.explainPfn,
+            mapcountConvention: replayer.mapcountConvention, mapcountConventionBasis: replayer.mapcountConventionBasis, anonExclusiveSeen: anonExclusiveSeen)
     }
 
     private mutating func begin(_ paths: [String], _ onStart: (RunStart) -> Void) {
@@ -300,12 +324,21 @@ public struct TraceChecker {
             let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
             settle(race.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
         }
+        if !concurrency.isIdle {
+            let resolution = p.timestampResolution
+            settleConcurrency(concurrency.observe(pid: p.pid, pfn: pageRef?.pfn, time: resolution.map { _ in p.timestamp },
+                                                  resolution: resolution ?? 0), onFault)
+        }
+        if !snapshots.isIdle, name != .wpPage { observeSnapshots(p, pageRef, onFault) }
         switch name {
         case .pageRef(let op):
             counts.family[EventCounts.pageRef] &+= 1
             counts.pageRefOps[Int(op.rawValue)] &+= 1
             guard let e = pageRef else { note(.malformedPayload, file, number); return }
-            if !replayer.apply(e, pid: p.pid, seq: seq) { note(.countGap, file, number) }
+            let time = p.timestampResolution.map { _ in p.timestamp }
+            if !replayer.apply(e, pid: p.pid, seq: seq, time: time, resolution: p.timestampResolution ?? 0) {
+                note(.countGap, file, number)
+            }
             if e.pfn == options.explainPfn { remember(b, file, number) }
         case .ksm(let kind):
             counts.family[EventCounts.ksm] &+= 1
@@ -337,11 +370,13 @@ public struct TraceChecker {
         if let want = options.pid, p.pid != want, wp.tgid != want { return }
         if let want = options.comm, comm != want { return }
         if !started { begin(paths, onStart) }
-        let joined = replayer.join(wp)
+        if wp.showsAnonExclusiveSet { anonExclusiveSeen = true }
+        let joined = replayer.join(wp, pid: p.pid, time: p.timestampResolution.map { (p.timestamp, $0) })
         // FaultCheck.check, memoised: few distinct input combinations recur across the faults.
-        let checked = checks.result(joined, observed: wp.decision, models: models, assumptions: options.assumptions)
+        let checked = checks.result(
+            joined, observed: wp.decision, models: models, assumptions: options.assumptions, context: context)
         let verdicts = checked.verdicts, classes = checked.classes
-        let record = FaultRecord(
+        var record = FaultRecord(
             file: file, line: number,
             timestamp: p.hasTimestamp ? p.timestamp : nil, timestampIsNanoseconds: p.timestampIsNanoseconds,
             pid: hasTask ? p.pid : nil, comm: comm, cpu: p.cpu >= 0 ? p.cpu : nil,
@@ -355,10 +390,41 @@ public struct TraceChecker {
         }
         let id = nextFaultID
         nextFaultID += 1
-        if wp.decision == .reuse, hasTask, racesCheckable {
+        var waitsForSnapshot = false
+        if hasTask {
+            // A disagreement (or unsafe reuse) is claimed only if nothing shows that the state the
+            // fault was judged on (its snapshot, or the replay at its line) went stale before the
+            // kernel decided.
+            let claims = record.classes.contains(where: Self.restsOnTheDecidedState)
+            var evidence: SnapshotRaceEvidence? = claims && SnapshotRaceEvidence.reread(wp, joined.inputs) ? .rereadChanged : nil
+            // Overlaps need one clock for every CPU (not `local`). The watch needs to see a fault
+            // that asks for evidence, one with a span that may overlap later faults, or any
+            // fault while others wait (it may be what they wait for).
+            if racesCheckable, claims || wp.dtNs != nil || !snapshots.isIdle {
+                let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
+                let (earlier, closed) = snapshots.fault(
+                    id: id, pid: p.pid, pfn: wp.pfn, headPfn: wp.headPfn, ts: ts, dtNs: wp.dtNs, seq: seq,
+                    observed: wp.decision, wantsEvidence: claims && evidence == nil)
+                settleSnapshots(closed, onFault)
+                evidence = evidence ?? earlier
+                waitsForSnapshot = claims && evidence == nil
+            }
+            if let evidence { Self.markRacySnapshot(&record, evidence) }
+        }
+        let raceWindow = wp.decision == .reuse && hasTask && racesCheckable
+        if raceWindow {
             race.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: wp.headPfn, seq: seq,
                       ts: p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil)
             awaiting.insert(id)
+        }
+        let resolution = p.timestampResolution
+        let concurrencyWindow = joined.replayed && !joined.stateGap && wp.refcount == nil && resolution != nil
+        if concurrencyWindow, let resolution {
+            concurrency.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: joined.headPfn,
+                             time: p.timestamp, resolution: resolution, lineInputs: replayer.lineInputs(wp))
+        }
+        if waitsForSnapshot { awaitingSnapshot.insert(id) }
+        if raceWindow || concurrencyWindow || waitsForSnapshot {
             held.append(record)
         } else if held.count == heldHead {
             heldBaseID = id + 1
@@ -396,7 +462,84 @@ public struct TraceChecker {
             }
             awaiting.remove(v.faultID)
         }
-        while heldHead < held.count, !awaiting.contains(heldBaseID) {
+        releaseSettled(onFault)
+    }
+
+    /// Feeds an event to the snapshot watch (kept out of line: it runs only while a fault waits).
+    @inline(never)
+    private mutating func observeSnapshots(_ p: ParsedLine, _ pageRef: PageRefEvent?, _ onFault: (FaultRecord) -> Void) {
+        let ts: Int64? = p.hasTimestamp && p.timestampIsNanoseconds ? p.timestamp : nil
+        settleSnapshots(snapshots.observe(pid: p.pid, pageRef: pageRef, seq: seq, ts: ts), onFault)
+    }
+
+    /// Applies what the snapshot watch found for the faults that waited on it.
+    private mutating func settleSnapshots(_ closed: [SnapshotRaceWatch.Closed], _ onFault: (FaultRecord) -> Void) {
+        if closed.isEmpty { return }
+        for c in closed {
+            let index = heldHead + (c.faultID - heldBaseID)
+            if let evidence = c.evidence, index >= heldHead, index < held.count, held[index] != nil {
+                Self.markRacySnapshot(&held[index]!, evidence)
+            }
+            awaitingSnapshot.remove(c.faultID)
+        }
+        releaseSettled(onFault)
+    }
+
+    /// A claim that needs the judged state to be the one the kernel decided on: a disagreement
+    /// with a model's rules (the kernel's own, or ones it might be running whatever its version
+    /// says), and unsafe reuse.
+    static func restsOnTheDecidedState(_ c: FaultClass) -> Bool {
+        switch c {
+        case .observedVs, .unsafeReuse: return true
+        default: return false
+        }
+    }
+
+    /// The fault's claims about the kernel rest on a state that may be stale: withdrawn, and the
+    /// fault is classed as a racy snapshot.
+    static func markRacySnapshot(_ record: inout FaultRecord, _ evidence: SnapshotRaceEvidence) {
+        record.snapshotRace = evidence
+        record.classes.removeAll(where: restsOnTheDecidedState)
+        record.classes.append(.racySnapshot)
+        record.classes.sort()
+    }
+
+    /// Applies closed concurrency windows: a fault with another task's event within its clock's
+    /// resolution after its line becomes a state gap, judged on its own line's fields only.
+    private mutating func settleConcurrency(_ closed: [ConcurrencyWatch.Verdict], _ onFault: (FaultRecord) -> Void) {
+        if closed.isEmpty { return }
+        for v in closed {
+            let index = heldHead + (v.faultID - heldBaseID)
+            let line = v.lineInputs
+            guard let t = v.concurrentAt, index < held.count, var r = held[index] else { continue }
+            let reason = "another task's page_ref event on this page at \(TextReport.formatTime(t, ns: true)) is within "
+                + "the clock's resolution of the fault: it may or may not have happened before the kernel read the page"
+            let gap = JoinedFault(inputs: line, replayed: true, stateGap: true, gapReason: reason)
+            let checked = checks.result(
+                gap, observed: r.observed, models: models, assumptions: options.assumptions, context: context)
+            let racy = r.classes.contains(.racyReuse)
+            r.inputs = line
+            r.verdicts = checked.verdicts
+            r.classes = checked.classes + (racy ? [.racyReuse] : [])
+            r.classes.sort()
+            r.divergenceCase = checked.divergenceCase
+            r.gapReason = reason
+            r.checked = checked
+            if let evidence = r.snapshotRace { Self.markRacySnapshot(&r, evidence) }
+            held[index] = r
+            if r.pfn == options.explainPfn, let k = history.lastIndex(where: { $0.line == r.line && $0.file == r.file }) {
+                history[k].verdicts = "observed \(r.observed.word); "
+                    + r.verdicts.map { "\($0.model.rawValue) \($0.verdict.decision.rawValue)" }.joined(separator: ", ")
+                    + "; " + r.classes.map(\.name).joined(separator: ", ")
+            }
+        }
+        releaseSettled(onFault)
+    }
+
+    /// Emits the held faults, in order, up to the first one still waiting for a window.
+    private mutating func releaseSettled(_ onFault: (FaultRecord) -> Void) {
+        while heldHead < held.count, !awaiting.contains(heldBaseID), !awaitingSnapshot.contains(heldBaseID),
+              !concurrency.isWatching(heldBaseID) {
             emit(held[heldHead].take()!, onFault)
             heldHead += 1
             heldBaseID += 1

@@ -23,6 +23,10 @@ public struct PageState: Sendable, Equatable {
     public var stableNode: Bool?
     /// PageAnon, from a raw `mapping=` pointer.
     public var anon: Bool?
+    /// The operation of the last page_ref event (a `set` to 0 is a compound tail's preparation).
+    public var lastOp: PageRefOp = .set
+    /// The last page_ref event's `val` (the delta of a `mod`).
+    public var lastDelta: Int32 = 0
 
     public init() {}
 }

@@ -41,7 +41,8 @@ public final class ByteOutput {
 
     @inline(__always) func commit(_ c: ByteCursor) {
         count = c.p - base
-        assert(count <= capacity)
+        // Past the end means the unchecked writes already overran the allocation: stop here.
+        precondition(count <= capacity, "ByteOutput: wrote past the reserved space")
     }
 
     @inline(__always) func reserve(_ n: Int) {

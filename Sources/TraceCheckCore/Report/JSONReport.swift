@@ -37,6 +37,7 @@ public enum JSONReport {
         if let d = f.divergenceCase { o.string("divergence", d) }
         if let g = f.gapReason { o.string("gap", g) }
         if let r = f.racer { o.int("racer", r) }
+        if let e = f.snapshotRace { o.string("snapshot_race", e.rawValue) }
         o.object("inputs", inputs(f.inputs))
         return o
     }
@@ -105,6 +106,7 @@ public enum JSONReport {
         if let d = f.divergenceCase { w.put(",\"divergence\":"); w.putJSONString(d) }
         if let g = f.gapReason { w.put(",\"gap\":"); w.putJSONString(g) }
         if let r = f.racer { w.put(",\"racer\":"); w.putDecimal(Int64(r)) }
+        if let e = f.snapshotRace { w.put(",\"snapshot_race\":"); w.putJSONString(e.rawValue) }
         w.put(",\"inputs\":"); w.put(cached.inputsJSON)
         w.put("}")
         out.commit(w)
@@ -137,6 +139,7 @@ public enum JSONReport {
         o.string("rule", v.rule)
         if v.decision == .undetermined { o.strings("missing", v.missing.map(\.rawValue)) }
         if !v.assumed.isEmpty { o.strings("assumed", v.assumed.map(\.rawValue)) }
+        if let reason = v.reason { o.string("reason", reason) }
         return o
     }
 
@@ -166,6 +169,9 @@ public enum JSONReport {
         b("anon_exclusive", i.anonExclusive); b("large", i.large)
         n("large_mapcount", i.largeMapcount); n("subpage_mapcount", i.maxSubpageMapcount)
         b("mm_shared", i.mmShared)
+        n("folio_swapcount", i.folioSwapcount); n("thp_map_swapcount", i.thpMapSwapcount)
+        n("folio_pages", i.folioPages)
+        b("swap_in", i.swapIn)
         return out
     }
 
@@ -180,6 +186,16 @@ public enum JSONReport {
         }
         o.object("events", events)
         o.int("pages", r.pages)
+        if (r.stats.eventsByFamily["page_ref"] ?? 0) > 0 {
+            var convention = JSONObject()
+            switch r.mapcountConvention {
+            case .logical: convention.string("convention", "logical")
+            case .raw: convention.string("convention", "raw")
+            case .undecided: convention.string("convention", "undecided")
+            }
+            convention.string("decided_by", r.mapcountConventionBasis.rawValue)
+            o.object("mapcount_convention", convention)
+        }
         o.int("faults", r.findings.faults)
         var observed = JSONObject()
         for (word, n) in r.findings.observed.sorted(by: { $0.key < $1.key }) { observed.int(word, n) }
@@ -200,6 +216,20 @@ public enum JSONReport {
         for (d, n) in r.findings.divergenceCases.sorted(by: { caseOrder($0.key) < caseOrder($1.key) }) { cases.int(d, n) }
         o.object("divergence_cases", cases)
         o.int("divergent_faults", r.findings.divergentFaults)
+        // Every model run, best account of the capture first (fewest contradictions, then the
+        // largest determined share).
+        var ranking: [JSONObject] = []
+        for standing in r.fingerprint {
+            var x = JSONObject()
+            x.string("model", standing.model.rawValue)
+            x.int("disagree", standing.disagree)
+            x.int("determined", standing.determined)
+            x.int("undetermined", standing.judged - standing.determined)
+            x.bool("consistent", standing.isConsistent)
+            if let why = standing.ruledOut { x.string("ruled_out", why) }
+            ranking.append(x)
+        }
+        o.objects("fingerprint", ranking)
         o.int("malformed", r.stats.malformed)
         var issues = JSONObject()
         for issue in ParseIssue.allCases { issues.int(issue.rawValue, r.stats.issueCounts[issue] ?? 0) }

@@ -110,12 +110,38 @@ public enum TextReport {
             if a.undetermined > 0 { s += "; \(a.undetermined) undetermined" }
             return s
         }
-        guard let best = r.findings.bestExplainingModel else { return "" }
-        let each = r.models.map { m -> String in
-            let a = r.findings.agreement[m] ?? Findings.Agreement()
-            return "\(m.rawValue) \(a.agree)/\(a.agree + a.disagree)"
+        return fingerprintSentence(r.fingerprint)
+    }
+
+    /// Without a kernel: which rule generations the capture is consistent with, and which it
+    /// contradicts, best first ("consistent with v6.18 rules: 0 of 50 determined faults disagree
+    /// (also consistent: v6.6, v5.19); contradicts v5.8 on 1").
+    static func fingerprintSentence(_ ranking: [Findings.Standing]) -> String {
+        guard let best = ranking.first else { return "" }
+        var s = "no kernel given: "
+        if ranking.allSatisfy({ $0.determined == 0 }) {
+            return s + "no model determined any fault, so the capture does not tell the rules apart"
         }
-        return "no kernel given: best explained by \(best.model.rawValue) (agreeing/determined: \(each.joined(separator: ", ")))"
+        if best.isConsistent {
+            s += "consistent with \(best.model.rawValue) rules: 0 of \(best.determined) determined faults disagree"
+            let others = ranking.dropFirst().filter(\.isConsistent).map(\.model.rawValue)
+            if !others.isEmpty { s += " (also consistent: \(others.joined(separator: ", ")))" }
+        } else {
+            s += "no rule set explains every determined fault; fewest contradictions: \(best.model.rawValue) "
+                + "(\(best.disagree) of \(best.determined))"
+        }
+        let contradicting = ranking.filter { $0.disagree > 0 && $0.model != best.model }
+        if !contradicting.isEmpty {
+            s += "; contradicts " + contradicting.map { "\($0.model.rawValue) on \($0.disagree)" }.joined(separator: ", ")
+        }
+        let ruledOut = ranking.filter { $0.ruledOut != nil && $0.disagree == 0 }
+        if let why = ruledOut.first?.ruledOut {
+            s += "; " + ruledOut.map(\.model.rawValue).joined(separator: ", ")
+                + (ruledOut.count == 1 ? " also fits" : " also fit") + " the faults, but \(why)"
+        }
+        let silent = ranking.filter { $0.determined == 0 }.map(\.model.rawValue)
+        if !silent.isEmpty { s += "; nothing determined under " + silent.joined(separator: ", ") }
+        return s
     }
 
     static func observedSummary(_ observed: [String: Int]) -> String {
@@ -132,6 +158,10 @@ public enum TextReport {
         case .unsafeReuse: "unsafe reuse (reused while refcount > mappings + swap cache)"
         case .racyReuse: "racy reuse (refcount raised by another task during the fault)"
         case .stateGap: "state gap (the page's replayed state is uncertain)"
+        case .racySnapshot: "racy snapshot (the entry snapshot may not be what the kernel decided on; not compared)"
+        case .swapIn: "swap-in write fault (caller=do_swap_page; the models cover the present-PTE path; not compared)"
+        case .expectedUncertain:
+            "expected rules uncertain (a large folio on 6.7–6.14, before the first release known to have v6.18's large-folio rows)"
         }
     }
 
@@ -153,6 +183,7 @@ public enum TextReport {
             var t = "\(m.rawValue) \(v.decision.rawValue)"
             if let rule = v.rule { t += " (\(rule))" }
             if v.decision == .undetermined { t += " (needs \(v.missing.map(\.rawValue).joined(separator: ", ")))" }
+            if v.decision == .notCompared, f.classes.contains(.swapIn) { t = "\(m.rawValue) not compared" }
             if !v.assumed.isEmpty { t += " [assuming \(v.assumed.map(\.rawValue).joined(separator: ", "))]" }
             return t
         }
@@ -161,6 +192,8 @@ public enum TextReport {
         s += "\n"
         if let g = f.gapReason { s += "      gap: \(g)\n" }
         if let r = f.racer { s += "      race: task \(r) raised the refcount while the fault was in flight\n" }
+        if let e = f.snapshotRace { s += "      snapshot: \(e.explanation)\n" }
+        if f.classes.contains(.swapIn) { s += "      path: \(FaultCheck.swapInReason)\n" }
         return s
     }
 
@@ -178,6 +211,15 @@ public enum TextReport {
             w.append("no page_ref events: racy reuse was not checked, and faults are judged only on their own snapshot fields")
         } else if !r.racesChecked {
             w.append("the capture's clock is per-CPU (local): events of different CPUs cannot be ordered, so racy reuse was not checked")
+        }
+        if (s.eventsByFamily["page_ref"] ?? 0) > 0 {
+            switch r.mapcountConvention {
+            case .undecided:
+                w.append("mapcount convention: undecided (no kernel version, and no event printed a value only one convention prints): replayed mapcounts are unknown")
+            case .logical, .raw:
+                let name = r.mapcountConvention == .logical ? "logical (page_mapcount())" : "raw (_mapcount, one less)"
+                w.append("mapcount convention: \(name), decided by \(r.mapcountConventionBasis.rawValue)")
+            }
         }
         if s.lostMarkers > 0 {
             let size = s.lostMarkersWithoutCount > 0 ? "at least \(s.lostEvents)" : "\(s.lostEvents)"

@@ -35,6 +35,7 @@ extension FaultInputs {
         bits = bits << 2 | b(large)
         bits = bits << 2 | b(mmShared)
         bits = bits << 2 | b(unshare)
+        bits = bits << 2 | b(swapIn)
         var h = mix(0x243F_6A88_85A3_08D3, bits)
         h = mix(h, n(refcount))
         h = mix(h, n(mapcount) &+ 0x1000)
@@ -42,6 +43,8 @@ extension FaultInputs {
         h = mix(h, n(largeMapcount) &+ 0x3000)
         h = mix(h, n(maxSubpageMapcount) &+ 0x4000)
         h = mix(h, n(folioPages) &+ 0x5000)
+        h = mix(h, n(folioSwapcount) &+ 0x6000)
+        h = mix(h, n(thpMapSwapcount) &+ 0x7000)
         return h
     }
 }

@@ -21,6 +21,9 @@ public struct FaultInputs: Sendable, Equatable {
     public var swapcache: Bool?
     /// swap_map count of the page's swap entry (swap PTE references, cache bit excluded).
     public var swapcount: Int?
+    /// Large folios in the swap cache: the swap-map counts summed over every page of the folio.
+    /// Freeing the folio's swap cache fails while it is above 0, whatever this page's own count.
+    public var folioSwapcount: Int?
     /// PG_locked at the decision: the trylock fails when it is held by someone else.
     public var locked: Bool?
     /// v5.8 lock-wait path only: the PTE changed while the fault slept in lock_page().
@@ -43,12 +46,18 @@ public struct FaultInputs: Sendable, Equatable {
     /// v5.8 THP arithmetic: the largest per-subpage mapcount (+ compound mapcount − DoubleMap),
     /// i.e. what page_trans_huge_mapcount() returns.
     public var maxSubpageMapcount: Int?
+    /// v5.8 THP swap arithmetic: the largest over the subpages of mapcount + swapcount (compound
+    /// mapcount and DoubleMap applied), i.e. what page_trans_huge_map_swapcount() returns.
+    public var thpMapSwapcount: Int?
     /// Large folios: the number of pages (2^order). The swap cache holds one reference per page.
     public var folioPages: Int?
     /// Large folios, v6.18: the folio's "maybe mapped shared" MM-id bit.
     public var mmShared: Bool?
     /// A FAULT_FLAG_UNSHARE fault rather than a write fault (v5.19+). A write fault unless said.
     public var unshare: Bool?
+    /// The fault swapped the page in and then called do_wp_page (`caller=do_swap_page`); the
+    /// models describe the present-PTE write fault only. Unknown or false: the present-PTE path.
+    public var swapIn: Bool?
 
     public init(
         zero: Bool? = nil, anon: Bool? = nil, ksm: Bool? = nil, stableNode: Bool? = nil,
@@ -75,6 +84,10 @@ public enum InputName: String, Sendable, CaseIterable, Comparable {
     case anon, ksm, stable_node, refcount, mapcount, swapcount, swapcache, locked, writeback
     case lru, anon_exclusive, subpage_mapcounts, mm_shared, state
     case pte_changed, stable_writes
+    /// Large folios in the swap cache: whether any page of the folio still has swap entries.
+    case folio_swapcount
+    /// Large folios in the swap cache: the folio's size (the swap cache holds a reference per page).
+    case folio_order
 
     public static func < (a: InputName, b: InputName) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -91,6 +104,9 @@ public enum Decision: String, Sendable, Equatable, CaseIterable {
     /// it returns without reusing or copying.
     case pteChanged = "pte-changed"
     case undetermined
+    /// The model's rules do not cover the path the fault took (a swap-in write fault); `reason`
+    /// says why.
+    case notCompared = "not-compared"
 }
 
 /// A model's verdict on one fault: the decision, the decision-table row that produced it
@@ -104,6 +120,8 @@ public struct Verdict: Sendable, Equatable {
     public var missing: [InputName]
     /// The user's `--assume` facts this verdict needed: without them it would be undetermined.
     public var assumed: [Assumption] = []
+    /// `notCompared`: why the model was not applied.
+    public var reason: String? = nil
 
     public init(decision: Decision, rule: String?, missing: [InputName] = []) {
         self.decision = decision; self.rule = rule; self.missing = missing

@@ -45,19 +45,25 @@ extension KernelModel {
             let reusable = !c.bool(.swapcache) && c.bool(.stableNode) && c.int(.refcount) == 1
             return reusable ? .reuse("A3a") : .copy("A3b")
         }
-        // A4: reuse_swap_page(). For a compound page the count is page_trans_huge_mapcount()
-        // (largest subpage mapcount + compound mapcount). With THP swap the kernel sums per
-        // subpage; using the faulting page's swapcount assumes all the folio's swap
-        // references belong to this subpage, which A4b's extra condition also requires.
-        let mapped =
-            c.bool(.large, as: .subpage_mapcounts) ? c.int(.maxSubpageMapcount) : c.int(.mapcount)
+        // A4: reuse_swap_page(). A compound page counts per subpage: without the swap cache,
+        // page_trans_huge_mapcount() (largest subpage mapcount + compound mapcount); in the swap
+        // cache, page_trans_huge_map_swapcount() (largest subpage mapcount + swapcount).
+        let large = c.bool(.large, as: .subpage_mapcounts)
         let swapcache = c.bool(.swapcache)
-        let count = mapped + (swapcache ? c.int(.swapcount) : 0)
-        if count == 1, swapcache {
+        let count: Int
+        if large {
+            count = swapcache ? c.int(.thpMapSwapcount) : c.int(.maxSubpageMapcount)
+        } else {
+            count = c.int(.mapcount) + (swapcache ? c.int(.swapcount) : 0)
+        }
+        // A THP leaves the swap cache (or, under writeback, refuses on a stable-writes device)
+        // only when every swap reference of the folio belongs to the faulting subpage.
+        if count == 1, swapcache, !large || c.int(.folioSwapcount) == c.int(.swapcount) {
             guard c.bool(.writeback) else { return .reuse("A4b") }
             return c.bool(.stableWrites) ? .copy("A4c") : .reuse("A4d")
         }
-        // count ≤ 1 reuses; a swap-cache page with count 0 (not possible for a mapped page)
+        // count ≤ 1 reuses (a THP whose swap references are spread over its subpages stays in
+        // the swap cache); a swap-cache page with count 0 (not possible for a mapped page)
         // would reuse here too, without leaving the swap cache.
         return count <= 1 ? .reuse("A4a") : .copy("A4e")
     }
@@ -90,7 +96,8 @@ extension KernelModel {
         if refcount > 1 + (swapcache ? 1 : 0) { return .copy(rows.c2) }
         if c.bool(.locked) { return .copy(rows.c3) }
         // try_to_free_swap()/folio_free_swap(): fails under writeback or while swap PTEs
-        // still refer to the entry; on success the swap cache's reference goes.
+        // still refer to the entry; on success the swap cache's reference goes. (A large folio
+        // cannot get here from the swap cache: its cache references alone fail C2.)
         if swapcache, !c.bool(.writeback), c.int(.swapcount) == 0 {
             refcount -= 1
             swapcache = false
@@ -114,34 +121,14 @@ extension KernelModel {
         let largeMapcount = c.int(.largeMapcount)
         if largeMapcount <= 1 { return .copy("F3") }
         if c.bool(.mmShared) { return .copy("F4") }
-        var refcount: Int
+        var released = 0
         if c.bool(.swapcache) {
             if c.bool(.locked) { return .copy("F5") }
-            if !c.bool(.writeback), c.int(.swapcount) == 0 {
-                refcount = refcountAfterFreeingLargeFolio(&c, largeMapcount: largeMapcount)
-            } else {
-                refcount = c.int(.refcount)
-            }
-        } else {
-            refcount = c.int(.refcount)
+            // folio_free_swap(): fails under writeback and while any page of the folio still
+            // has swap entries; on success the swap cache drops one reference per page.
+            if !c.bool(.writeback), c.int(.folioSwapcount) == 0 { released = c.int(.folioPages) }
         }
-        if largeMapcount != refcount { return .copy("F6") }
+        if largeMapcount != c.int(.refcount) - released { return .copy("F6") }
         return .reuse("F7")
-    }
-
-    /// The swap cache holds one reference per page of the folio, and the folio size is not
-    /// an input. Freeing leaves exactly the mappings only if refcount − large mapcount is a
-    /// possible folio size (a power of two ≥ 2); then it depends on that size, reported as
-    /// `refcount`. Otherwise it certainly does not.
-    private static func refcountAfterFreeingLargeFolio(
-        _ c: inout ModelContext, largeMapcount: Int
-    ) -> Int {
-        if let pages = c.values.folioPages { return c.int(.refcount) - pages }
-        let mismatch = largeMapcount + 1
-        if let refcount = c.values.refcount {
-            let pages = refcount - largeMapcount
-            guard pages >= 2, pages & (pages - 1) == 0 else { return mismatch }
-        }
-        return c.unobservable(.refcount, among: [largeMapcount, mismatch])
     }
 }

@@ -67,13 +67,6 @@ struct ModelContext {
         return chooseInt(field, name ?? field.name)
     }
 
-    /// A value no input carries (for instance the refcount of a large folio after the swap
-    /// cache dropped one reference per page: the folio size is not an input). Always a choice
-    /// point when `candidates` has more than one value; not remembered in `values`.
-    mutating func unobservable(_ name: InputName, among candidates: [Int]) -> Int {
-        candidates.count == 1 ? candidates[0] : candidates[choose(name, count: candidates.count)]
-    }
-
     // MARK: - Choice points
 
     @inline(never)
@@ -121,8 +114,11 @@ struct ModelContext {
         case .ksm:
             return v.large == true ? [false] : both
         case .anonExclusive:
-            // PG_anon_exclusive is only ever set on non-KSM anon pages.
-            return v.ksm == true ? [false] : both
+            // PG_anon_exclusive is only ever set on non-KSM anon pages, and never on a page
+            // mapped more than once (rmap asserts it: a second mapping clears the bit or fails).
+            if v.ksm == true { return [false] }
+            if let m = v.mapcount, m >= 2 { return [false] }
+            return both
         case .swapcache:
             // The swap cache holds a reference on top of the mapping(s).
             if let ref = v.refcount, ref < mappedLowerBound(v) + 1 { return [false] }
@@ -146,13 +142,20 @@ struct ModelContext {
         let mapped = mappedLowerBound(v)
         switch field {
         case .refcount:
-            // Thresholds: == 1, > 1 + swapcache, > 3, and == the large mapcount.
+            // Thresholds: == 1, > 1 + swapcache, > 3, and == the large mapcount (after the
+            // swap cache released one reference per page of a large folio).
             var low = mapped
             if v.large == true, let large = v.largeMapcount { low = max(low, large) }
-            if v.swapcache == true { low += 1 }
+            if v.swapcache == true { low += swapCacheReferences(v) }
             if v.lru == false, v.drainReleasesReference == true { low += 1 }
             var candidates = [1, 2, 3, 4, 5, low, low + 1]
-            if v.large == true, let large = v.largeMapcount { candidates += [large, large + 1] }
+            if v.large == true, let large = v.largeMapcount {
+                candidates += [large, large + 1]
+                if v.swapcache != false {
+                    let pages = swapCacheReferences(v)
+                    candidates += [large + pages, large + pages + 1]
+                }
+            }
             return filtered(candidates) { $0 >= low }
         case .mapcount:
             // Thresholds: != 1 (v5.9) and the v5.8 count ≤ 1 / == 1. The faulting PTE maps
@@ -178,9 +181,36 @@ struct ModelContext {
             }
             return filtered(candidates) { $0 >= mapped && $0 <= high }
         case .swapcount:
-            // Thresholds: == 0 (v5.18+), and the v5.8 sum with the mapcount ≤ 1 / == 1.
-            return [0, 1]
+            // Thresholds: == 0 (v5.18+), and the v5.8 sum with the mapcount ≤ 1 / == 1. A page's
+            // swap references are part of its folio's.
+            let high = v.folioSwapcount ?? Int.max
+            return filtered([0, 1]) { $0 <= high }
+        case .folioSwapcount:
+            // Thresholds: == 0 (folio_free_swap) and == this page's swapcount (v5.8 THP).
+            let own = v.swapcount ?? 0
+            return filtered([0, 1, 2, own, own + 1]) { $0 >= own }
+        case .thpMapSwapcount:
+            // Threshold: ≤ 1 / == 1. At least the faulting subpage's mapcount + swapcount and
+            // the largest subpage mapcount.
+            let low = max(mapped + (v.swapcount ?? 0), v.maxSubpageMapcount ?? 1)
+            return filtered([1, 2, low]) { $0 >= low }
+        case .folioPages:
+            // Threshold: refcount − pages == the large mapcount. A large folio has 2^order ≥ 2
+            // pages (512 for a PMD THP); the swap cache holds one reference per page.
+            var candidates = [2, 512]
+            var high = Int.max
+            if let ref = v.refcount {
+                high = ref - max(mappedLowerBound(v), v.largeMapcount ?? 1)
+                if let large = v.largeMapcount { candidates.append(ref - large) }
+            }
+            return filtered(candidates) { $0 >= 2 && $0 & ($0 - 1) == 0 && $0 <= high }
         }
+    }
+
+    /// References the swap cache holds: one per page of the folio (at least 2 for a large folio
+    /// of unknown size).
+    private static func swapCacheReferences(_ v: FaultInputs) -> Int {
+        v.large == true ? (v.folioPages ?? 2) : 1
     }
 
     /// The least number of references the mappings of the page account for.
@@ -333,13 +363,16 @@ enum BoolField {
 /// The count inputs a model reads, each with the word an undetermined verdict uses for it.
 enum IntField {
     case refcount, mapcount, swapcount, largeMapcount, maxSubpageMapcount
+    case folioSwapcount, thpMapSwapcount, folioPages
 
     var name: InputName {
         switch self {
         case .refcount: .refcount
         case .mapcount, .largeMapcount: .mapcount
         case .swapcount: .swapcount
-        case .maxSubpageMapcount: .subpage_mapcounts
+        case .maxSubpageMapcount, .thpMapSwapcount: .subpage_mapcounts
+        case .folioSwapcount: .folio_swapcount
+        case .folioPages: .folio_order
         }
     }
 }
@@ -394,6 +427,9 @@ extension FaultInputs {
             case .swapcount: swapcount
             case .largeMapcount: largeMapcount
             case .maxSubpageMapcount: maxSubpageMapcount
+            case .folioSwapcount: folioSwapcount
+            case .thpMapSwapcount: thpMapSwapcount
+            case .folioPages: folioPages
             }
         }
         set {
@@ -403,6 +439,9 @@ extension FaultInputs {
             case .swapcount: swapcount = newValue
             case .largeMapcount: largeMapcount = newValue
             case .maxSubpageMapcount: maxSubpageMapcount = newValue
+            case .folioSwapcount: folioSwapcount = newValue
+            case .thpMapSwapcount: thpMapSwapcount = newValue
+            case .folioPages: folioPages = newValue
             }
         }
     }

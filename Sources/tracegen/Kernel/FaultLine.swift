@@ -65,6 +65,14 @@ extension SimKernel {
             if lo + 1 <= hi { values.append { $0.maxSubpageMapcount = lo + 1 } }
             hidden.append(HiddenInput(name: "subpage_mapcounts", values: values))
         }
+        if !model.tracksAnonExclusive, !world.ksm, world.mapcount < 2 {
+            // A kernel without PG_anon_exclusive: the later models' input is unknown, except
+            // where an invariant settles it (never set on a KSM page or one mapped twice).
+            hidden.append(HiddenInput(name: "anon_exclusive", values: [{ $0.anonExclusive = false }, { $0.anonExclusive = true }]))
+        }
+        if world.large, !model.hasMmSharedBit {
+            hidden.append(HiddenInput(name: "mm_shared", values: [{ $0.mmShared = false }, { $0.mmShared = true }]))
+        }
         let v = pages[Int(s.head)].view
         guard config.wpMode == .minimal, v.printed else {
             // Never printed (all its events were lost): the line carries the snapshot instead.
@@ -73,6 +81,10 @@ extension SimKernel {
         var f: WpFields = []
         let hp = pages[Int(s.head)]
         let suspect = v.incrementPid >= 0 && (lastForkSeq[v.incrementPid] ?? 0) > v.seq
+        if !model.tracksAnonExclusive, !world.ksm, !world.large, world.mapcount >= 2, suspect {
+            // The reader does not see this mapcount, so the invariant cannot settle the flag.
+            hidden.append(HiddenInput(name: "anon_exclusive", values: [{ $0.anonExclusive = false }, { $0.anonExclusive = true }]))
+        }
         if world.large {
             f.insert(.large)
         } else {
@@ -87,15 +99,33 @@ extension SimKernel {
             if model.tracksAnonExclusive {
                 if suspect, !world.ksm {
                     hidden.append(HiddenInput(name: "anon_exclusive", values: [{ $0.anonExclusive = false }, { $0.anonExclusive = true }]))
-                } else if v.flags.contains(.anonExclusive) != world.anonExclusive {
+                } else if !(v.flags.contains(.anonExclusive) && world.anonExclusive) {
+                    // A reader trusts a printed anon-exclusive bit only when it is set (a reuse
+                    // sets it silently), so the line says whenever the events do not.
                     f.insert(.anonExclusive)
                 }
             }
         }
-        if v.flags.contains(.lru) != hp.flags.contains(.lru) { f.insert(.lru) }
-        if v.flags.contains(.locked) != hp.flags.contains(.locked) { f.insert(.locked) }
-        if v.flags.contains(.writeback) != hp.flags.contains(.writeback) { f.insert(.writeback) }
-        if v.flags.contains(.swapcache) != hp.flags.contains(.swapcache) { f.insert(.swapcache) }
+        // A flag is printed when its last printed value is stale, and also when a reader's rules
+        // cannot take that value as current (TraceFormats.md, when a printed value is current):
+        // the lock bit unless the refcount is 1 (a lock holder holds a reference); a set `lru`
+        // printed by another task's increment (isolation clears it after its reference); a clear
+        // `swapcache` printed by another task's increment on a locked page (entering the swap
+        // cache sets it after its reference); a set `writeback` where the end of writeback
+        // prints nothing.
+        let printedByIncrement = v.incrementPid >= 0 && v.incrementPid != tasks[Int(s.task)].pid
+        if v.flags.contains(.lru) != hp.flags.contains(.lru) || (v.flags.contains(.lru) && printedByIncrement) {
+            f.insert(.lru)
+        }
+        if v.flags.contains(.locked) != hp.flags.contains(.locked) || world.refcount != 1 { f.insert(.locked) }
+        if v.flags.contains(.writeback) != hp.flags.contains(.writeback)
+            || (v.flags.contains(.writeback) && !model.writebackEndPrints) {
+            f.insert(.writeback)
+        }
+        if v.flags.contains(.swapcache) != hp.flags.contains(.swapcache)
+            || (!v.flags.contains(.swapcache) && printedByIncrement && v.flags.contains(.locked)) {
+            f.insert(.swapcache)
+        }
         if world.swapcache { f.insert(.swapcount) }
         var anon: Bool?, ksm: Bool?
         if v.lastMapping != 0, v.lastMappingRaw || rawSeen {
@@ -123,14 +153,20 @@ extension SimKernel {
         } else {
             if f.contains(.zero) { b.text(" zero=1") }
             if f.contains(.large) {
-                b.text(" order=9 mapcount=")
+                // Before v6.8 the reader finds the head by PMD alignment; mTHP kernels need the order.
+                if !model.largeFoliosArePMDSized { b.text(" order=9") }
+                b.text(" mapcount=")
                 b.dec(world.mapcount)
                 b.text(" folio_mapcount=")
                 b.dec(world.largeMapcount)
-                b.text(" mm_shared=")
-                flag(&b, world.mmShared)
-                b.text(" anon_exclusive=")
-                flag(&b, world.anonExclusive)
+                if model.hasMmSharedBit {
+                    b.text(" mm_shared=")
+                    flag(&b, world.mmShared)
+                }
+                if model.tracksAnonExclusive {
+                    b.text(" anon_exclusive=")
+                    flag(&b, world.anonExclusive)
+                }
             }
             if f.contains(.mapcount) { b.text(" mapcount="); b.dec(world.mapcount) }
             if f.contains(.mapping) {
@@ -192,10 +228,13 @@ extension SimKernel {
         flag(&b, world.lru)
         b.text(" large=")
         flag(&b, world.large)
-        b.text(" anon_exclusive=")
-        flag(&b, world.anonExclusive)
+        // Printed only by kernels that have the flag (a 0 elsewhere would read as evidence).
+        if model.tracksAnonExclusive {
+            b.text(" anon_exclusive=")
+            flag(&b, world.anonExclusive)
+        }
         b.text(" zero=0")
         if world.swapcache { b.text(" swapcount="); b.dec(world.swapcount) }
-        if world.large { b.text(" mm_shared="); flag(&b, world.mmShared) }
+        if world.large, model.hasMmSharedBit { b.text(" mm_shared="); flag(&b, world.mmShared) }
     }
 }

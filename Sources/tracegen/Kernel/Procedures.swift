@@ -232,7 +232,7 @@ enum Expectation {
     /// tracecheck's InputName order, for `missing`.
     static let inputOrder = ["anon", "ksm", "stable_node", "refcount", "mapcount", "swapcount", "swapcache",
                              "locked", "writeback", "lru", "anon_exclusive", "subpage_mapcounts", "mm_shared",
-                             "state", "pte_changed", "stable_writes"]
+                             "state", "pte_changed", "stable_writes", "folio_swapcount", "folio_order"]
 
     /// The model's verdict over every combination of the hidden inputs: determined when they all
     /// decide alike; otherwise undetermined, missing each input whose value alone flips it.

@@ -329,6 +329,10 @@ final class SimKernel {
             }
         }
         setCount(p, 1, by: t)
+        // prep_compound_page: every tail's own count is set to 0 (the folio's lives on the head).
+        if order > 0 {
+            for k in 1..<SimKernel.thpPages { setCount(p + Int32(k), 0, by: t) }
+        }
         w.event(lbl(t), family: .other) { b in
             b.text("mm_page_alloc: page=")
             w.pointers.write(KernelAddress.structPage(pfn: pfn(p)), into: &b)

@@ -19,6 +19,9 @@ struct FaultOptions {
     var race = false
     /// v5.8 KSM reuse: ksmd's lockless get lands inside the freeze window and fails (ret=0).
     var ksmdProbesFrozenPage = false
+    /// ksmd gets and puts the page in the microsecond the fault is stamped in: a reader of
+    /// microsecond timestamps cannot tell whether the kernel read the page before or after.
+    var concurrent = false
 }
 
 struct FaultResult {
@@ -101,6 +104,7 @@ extension SimKernel {
         let before = preview(site)
         let race = opts.race && before.raceable && config.cpus > 1 && config.clock == .global
         let lines = wpLine(site, world)
+        let concurrent = opts.concurrent && site.page >= 0 && ksmd >= 0 && lines.replayMode
 
         var token = 0
         if let truth = w.truth {
@@ -108,11 +112,17 @@ extension SimKernel {
             token = truth.register(FaultTruth(
                 pfn: site.page >= 0 ? pfn(site.page) : zeroPfn, tgid: tasks[Int(t)].pid, cpu: cpu(t),
                 observed: observedWord(before.decision), model: model, expected: expected,
-                scenario: opts.scenario, caseID: opts.caseID, injected: race ? ["race"] : [],
+                scenario: opts.scenario, caseID: opts.caseID,
+                injected: (race ? ["race"] : []) + (concurrent ? ["concurrent"] : []),
                 headPage: site.head >= 0 ? Int(site.head) : -1, replayMode: lines.replayMode))
         }
         let fields = lines.fields
-        w.faultLine(lbl(t), token: token, page: site.head) { b, flags in
+        if concurrent {
+            // A lockless get and its put, then the fault stamped in the same microsecond.
+            _ = getUnlessZero(site.head, by: ksmd, race: -1)
+            putPage(site.head, by: ksmd)
+        }
+        w.faultLine(lbl(t), token: token, page: site.head, sameMicrosecond: concurrent) { b, flags in
             self.writeWpPayload(&b, &flags, site, world, fields, decision: before.decision)
         }
 

@@ -35,7 +35,7 @@ enum LineMeta {
     case lost(span: Int)
 }
 
-/// Which share of the load mix a line counts towards (issue 4: ~60/10/5/25).
+/// Which share of the load mix a line counts towards (about 60/10/5/25).
 enum Family: Int, CaseIterable {
     case pageRef, wp, ksm, other
 }
@@ -441,8 +441,11 @@ final class TraceWriter {
     }
 
     /// A `wp_page` line: timestamped at fault entry with ns precision, never dropped.
-    func faultLine(_ task: TaskLabel, token: Int, page: Int32, _ payload: (inout LineBuffer, inout FlagPrinter) -> Void) {
-        step()
+    /// `sameMicrosecond`: no time passes since the previous event (the stamp differs from it by
+    /// less than half a microsecond).
+    func faultLine(_ task: TaskLabel, token: Int, page: Int32, sameMicrosecond: Bool = false,
+                   _ payload: (inout LineBuffer, inout FlagPrinter) -> Void) {
+        if !sameMicrosecond { step() }
         separate(page: page, cpu: task.cpu)
         let jitter = UInt64(rng.below(500))
         _ = begin(task, protected: true, page: page, pfn: 0, nineDecimals: true, jitter: jitter)
