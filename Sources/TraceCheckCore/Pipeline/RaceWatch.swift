@@ -1,7 +1,7 @@
-/// Watches reused pages for the "keyhole reference" race (SEMANTICS.md §6.1): a refcount increment
-/// on the faulting pfn by another task between the fault's entry (its `wp_page` line) and its
-/// completion (the faulting task's next event other than its own refcount operations on that
-/// page), not cancelled by a decrement from the same task inside the window.
+/// Watches reused pages for the "keyhole reference" race (DecisionTables.md, The keyhole-reference
+/// race): a refcount increment on the faulting pfn by another task between the fault's entry (its
+/// `wp_page` line) and its completion (the faulting task's next event other than its own refcount
+/// operations on that page), not cancelled by a decrement from the same task inside the window.
 ///
 /// A window also closes after `maxEvents` events or `maxSpanNs` nanoseconds, so the faults held
 /// back for it stay bounded.

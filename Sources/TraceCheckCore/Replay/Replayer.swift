@@ -27,8 +27,8 @@ public struct KernelFacts: Sendable, Equatable {
     }
 }
 
-/// How page_ref's `mapcount=` must be read (TRACE-FORMATS.md §3): `page_mapcount()` up to v6.6,
-/// the raw `_mapcount` (one less, −1 = unmapped) in v6.18.
+/// How page_ref's `mapcount=` must be read (TraceFormats.md, page_ref events): `page_mapcount()` up
+/// to v6.6, the raw `_mapcount` (one less, −1 = unmapped) in v6.18.
 public enum MapcountConvention: Sendable, Equatable {
     case logical, raw, undecided
 }
@@ -478,8 +478,8 @@ public struct Replayer {
     }
 
     /// The last page_ref event raised the refcount during a fork, before the fork added the new
-    /// mapping and (v5.19+) cleared PageAnonExclusive (TRACE-FORMATS.md §3.1): its mapcount is
-    /// only a lower bound and its anon-exclusive flag is stale.
+    /// mapping and (v5.19+) cleared PageAnonExclusive (TraceFormats.md, When a printed value is
+    /// still current): its mapcount is only a lower bound and its anon-exclusive flag is stale.
     private func printedByForkIncrement(_ s: PageState) -> Bool {
         guard s.lastIncrementPid >= 0, let fork = lastFork[s.lastIncrementPid] else { return false }
         return fork > s.lastRefSeq

@@ -1,6 +1,7 @@
-/// What processes and kernel threads do to pages, in the order the kernel does it, so the
-/// page_ref events land where a real trace has them (TRACE-FORMATS.md §3 patterns and §3.1
-/// pitfalls: fork takes the reference before the mapping, swap-in and KSM's replace_page too).
+/// What processes and kernel threads do to pages, in the order the kernel does it, so the page_ref
+/// events land where a real trace has them (TraceFormats.md, Reference patterns; and When a printed
+/// value is still current: fork takes the reference before the mapping, swap-in and KSM's
+/// replace_page too).
 ///
 /// Simplifications, all self-consistent: one anon_vma per process; a batch drains at 15 pages;
 /// a THP is split to PTEs right after its first fault; swap-in only on a read access; GUP
