@@ -20,7 +20,7 @@ enum GenModel: String, CaseIterable, Sendable {
     /// Large folios carry the "maybe mapped shared" MM-id bit (CONFIG_MM_ID, 6.15+).
     var hasMmSharedBit: Bool { self == .v6_18 }
 
-    /// `comm-pid`: `%-5d` in v5.8, `%-7d` from v5.9 (TRACE-FORMATS.md §1.1).
+    /// `comm-pid`: `%-5d` in v5.8, `%-7d` from v5.9 (TraceFormats.md, Prefix per kernel version).
     var pidWidth: Int { self == .v5_8 ? 5 : 7 }
     /// irq-info column: 4 characters up to v5.9, 5 later.
     var irqFlagsWidth: Int { self == .v6_18 ? 5 : 4 }

@@ -69,7 +69,7 @@ enum Generator {
     }
 
     /// The metadata line tracecheck reads, then the `trace` file's header for that kernel
-    /// (TRACE-FORMATS.md §1.2).
+    /// (TraceFormats.md, Header lines).
     static func header(_ w: TraceWriter, _ c: GeneratorConfig) {
         w.header("# tracecheck: kernel=\(c.model.release) clock=\(c.clock.rawValue) capture=tracegen seed=\(c.seed)")
         w.header("# tracer: nop")

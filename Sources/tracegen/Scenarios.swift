@@ -1,6 +1,7 @@
-/// Scripted workloads that bring a page into the state of each divergence case of
-/// SEMANTICS.md §4 (D1–D14) and then write to it, plus the keyhole race of §6.1. Whatever
-/// `--model` decides, the fault is the same state; the sidecar has every model's verdict.
+/// Scripted workloads that bring a page into the state of each divergence case (DecisionTables.md,
+/// Divergence cases D1–D14) and then write to it, plus the keyhole race (DecisionTables.md, The
+/// keyhole-reference race). Whatever `--model` decides, the fault is the same state; the sidecar
+/// has every model's verdict.
 
 enum Scenario {
     static let names = (1...14).map { "d\($0)" } + ["race"]
@@ -212,7 +213,8 @@ private struct Script {
     }
 
     /// D13: mapped twice after fork. The first write follows the fork's own events (the printed
-    /// mapcount is stale, TRACE-FORMATS.md §3.1); the second comes after a later event.
+    /// mapcount is stale, TraceFormats.md, When a printed value is still current); the second comes
+    /// after a later event.
     mutating func d13() {
         let p = start("pages shared after fork; write right after fork, and after migration gave up")
         k.touch(p, slot: 0)
@@ -237,9 +239,10 @@ private struct Script {
         k.writebackDone(x)
     }
 
-    /// §6.1: ksmd raises the count of a page being reused, after the fault's last check. A plain
-    /// reuse before it is the control; under v5.8 a KSM reuse whose freeze makes ksmd's lockless
-    /// get fail (ret=0) must not count as a race either.
+    /// The keyhole race (DecisionTables.md, The keyhole-reference race): ksmd raises the count of a
+    /// page being reused, after the fault's last check. A plain reuse before it is the control;
+    /// under v5.8 a KSM reuse whose freeze makes ksmd's lockless get fail (ret=0) must not count as
+    /// a race either.
     mutating func race() throws(ScenarioError) {
         guard k.config.cpus > 1, k.config.clock == .global else {
             throw ScenarioError(description: "the race scenario needs two CPUs and --clock global (cross-CPU order)")

@@ -35,7 +35,8 @@ struct FaultTruth: Sendable {
     var model: GenModel
     var expected: [(model: GenModel, verdict: GVerdict)]
     var scenario: String?
-    /// SEMANTICS.md §4 case the scenario built (D1…D14), when it built one.
+    /// Divergence case (D1…D14) the scenario built (DecisionTables.md, Divergence cases D1–D14),
+    /// when it built one.
     var caseID: String?
     var injected: [String] = []
     var stateGap = false

@@ -2,8 +2,8 @@ import Testing
 
 @testable import TraceCheckCore
 
-/// SEMANTICS.md §4: the minimal state of each divergence case D1–D14, with what v5.8
-/// (Model A) and v5.9 (Model B) decide and which row decides it.
+/// DecisionTables.md, Divergence cases D1–D14: the minimal state of each divergence case D1–D14,
+/// with what v5.8 (Model A) and v5.9 (Model B) decide and which row decides it.
 @Suite("Divergence cases v5.8 vs v5.9")
 struct DivergenceCaseTests {
     typealias P = ModelFixtures

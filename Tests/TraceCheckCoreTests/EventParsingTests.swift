@@ -27,7 +27,7 @@ func decode(_ line: String) -> DecodedEvent {
 
 let prefix = "           a.out-1234    [002] .....  5012.123456: "
 
-// MARK: page_ref (TRACE-FORMATS.md §3): 7 events in two classes.
+// MARK: page_ref (TraceFormats.md, page_ref events): 7 events in two classes.
 
 @Test(arguments: PageRefOp.allCases)
 func everyPageRefEventDecodes(_ op: PageRefOp) {
@@ -70,7 +70,7 @@ func everyPageRefEventDecodes(_ op: PageRefOp) {
     #expect(f.mapping == MappingValue(value: 3, provablyRaw: true))
 }
 
-// MARK: ksm (TRACE-FORMATS.md §5): 9 events, decimal pfns.
+// MARK: ksm (TraceFormats.md, ksm events): 9 events, decimal pfns.
 
 @Test func allNineKsmEventsDecode() {
     let lines: [(String, KsmEventKind, UInt64?, Bool, Int32?)] = [
@@ -97,7 +97,7 @@ func everyPageRefEventDecodes(_ op: PageRefOp) {
     #expect(decode(prefix + "ksm_remove_ksm_page: pfn twelve") == .ksm(nil))
 }
 
-// MARK: wp_page (CAPTURE-NOTES.md §4).
+// MARK: wp_page (WpPageLine.md, Fields of the 6.18 capture).
 
 let realWpPage = "    cow_workload-22405   [001] .....  1058.969289151: wp_page: tgid=22405 pfn=0x1d412a addr=0x7fa3bfa79000 ip=0x401b19 err=0x7 kmode=0 lvl=pte pte=0x84000001d412a025 refcount=2 mapcount=2 mapcount_raw=1 folio_mapcount=2 order=0 entire_mapcount=0 pincount=0 flags=0x20028 pgflags=uptodate|lru|swapbacked mapping=0xffff88810907a001 anon=1 ksm=0 swapcache=0 locked=0 writeback=0 lru=1 large=0 anon_exclusive=0 zero=0 decision=copy new_lvl=pte new_pte=0x80000001b6385067 new_pfn=0x1b6385 new_refcount=2 new_mapcount=1 new_order=0 new_flags=0x20808 new_pgflags=uptodate|swapbacked new_anon=1 new_ksm=0 new_swapcache=0 new_anon_exclusive=1 new_zero=0 old_refcount_after=1 old_mapcount_after=1 old_swapcache_after=0 old_anon_exclusive_after=0 old_pgflags_after=uptodate|lru|swapbacked nalloc=1 alloc0_pfn=0x1b6385 ntlb=1 done=syscall done_cpu=1 dt_ns=4781"
 

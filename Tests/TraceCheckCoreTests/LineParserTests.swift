@@ -40,7 +40,7 @@ struct PrefixCase: Sendable, CustomTestStringConvertible {
 
 let payload = "pfn=0x1a2b3c flags=uptodate|lru count=2 mapcount=1 mapping=00000000c0ffee11 mt=1 val=1"
 
-/// Every prefix variant of TRACE-FORMATS.md §1–2.
+/// Every prefix variant (TraceFormats.md, The ftrace event line and trace-cmd report).
 let prefixCases: [PrefixCase] = [
     .init(label: "v5.8 kernel, 4-char flags", line: "           a.out-1234  [002] ....  5012.123456: page_ref_mod: \(payload)",
           comm: "a.out", pid: 1234, cpu: 2, ts: 5_012_123_456_000),

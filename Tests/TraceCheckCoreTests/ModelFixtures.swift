@@ -16,7 +16,8 @@ enum ModelFixtures {
         return inputs
     }
 
-    /// A page of an order-9 THP mapped by PTEs (CAPTURE-NOTES.md §5, scenario f).
+    /// A page of an order-9 THP mapped by PTEs (WpPageLine.md, Results of the real 6.18 captures,
+    /// scenario f).
     static func thpPage(
         refcount: Int, largeMapcount: Int, mapcount: Int, mmShared: Bool?,
         _ edit: (inout FaultInputs) -> Void = { _ in }

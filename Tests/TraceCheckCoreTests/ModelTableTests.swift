@@ -2,13 +2,13 @@ import Testing
 
 @testable import TraceCheckCore
 
-/// Every row of every decision table of SEMANTICS.md, with fully known inputs unless a case
+/// Every row of every decision table of DecisionTables.md, with fully known inputs unless a case
 /// says otherwise; each asserts the decision and the row id.
 @Suite("Decision tables")
 struct ModelTableTests {
     typealias P = ModelFixtures
 
-    // MARK: Model A, v5.8 (§2.5)
+    // MARK: Model A, v5.8 (DecisionTables.md, Model A — v5.8)
 
     static let tableA: [ModelCase] = [
         .copy("A1", "A1 KSM with refcount 2", P.page { $0.ksm = true; $0.refcount = 2 }),
@@ -59,7 +59,7 @@ struct ModelTableTests {
         #expect(KernelModel.v5_8.evaluate(row.inputs) == row.verdict)
     }
 
-    // MARK: Model B, v5.9 (§3.4)
+    // MARK: Model B, v5.9 (DecisionTables.md, Model B — v5.9)
 
     static let tableB: [ModelCase] = [
         .copy("B1", "B1 KSM, refcount 1", P.page { $0.ksm = true; $0.stableNode = true }),
@@ -125,7 +125,7 @@ struct ModelTableTests {
         #expect(KernelModel.v5_18.evaluate(row.inputs) == row.verdict)
     }
 
-    // MARK: Models D, v5.19, and E, v6.6 (§5.2, §5.3): D-1, then D-2..6 = C1–C5
+    // MARK: Models D, v5.19, and E, v6.6 (DecisionTables.md, Model D — v5.19): D-1, then C1–C5
 
     static let tableExclusive: [ModelCase] = [
         .reuse("D-1", "D-1 exclusive, refcount ignored", P.page {
@@ -156,7 +156,7 @@ struct ModelTableTests {
         #expect(model.evaluate(row.inputs) == row.verdict)
     }
 
-    // MARK: Model F, v6.18 (§5.4)
+    // MARK: Model F, v6.18 (DecisionTables.md, Model F — v6.18)
 
     @Test("Model F: small folios take rows F2/C1–F2/C5", arguments: tableC)
     func smallFolio(_ row: ModelCase) {

@@ -1,9 +1,10 @@
 import Testing
 @testable import TraceCheckCore
 
-/// TRACE-FORMATS.md §3.1: the event of a fork's increment is printed before the fork adds the
-/// mapping and clears PageAnonExclusive. Found with tracegen: tracecheck used to read owner_2
-/// from it, judged the child's write an F1 reuse and reported the kernel's copy as a violation.
+/// TraceFormats.md, When a printed value is still current: the event of a fork's increment is
+/// printed before the fork adds the mapping and clears PageAnonExclusive. Found with tracegen:
+/// tracecheck used to read owner_2 from it, judged the child's write an F1 reuse and reported the
+/// kernel's copy as a violation.
 @Test func forkIncrementLeavesMapcountAndAnonExclusiveUnknown() {
     let (_, faults) = runChecker(tracePath("scenarios/replay_v6.18_fork_owner2.txt"))
     #expect(faults.count == 1)

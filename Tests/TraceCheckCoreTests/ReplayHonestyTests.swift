@@ -109,7 +109,8 @@ struct ReplayHonestyTests {
         #expect(faults[1].inputs.lru == nil && faults[1].inputs.locked == nil)
         var isolated = Self.same(Self.undetermined(.locked, .lru, .anon_exclusive))
         isolated[.v5_18] = Self.undetermined(.locked, .lru)
-        isolated[.v5_8] = Self.undetermined(.locked, .pte_changed)
+        // A speculative get's mapcount is only a lower bound (it prints before any rmap add).
+        isolated[.v5_8] = Self.undetermined(.mapcount, .locked, .pte_changed)
         isolated[.v5_9] = Verdict(decision: .copy, rule: "B2")
         Self.expect(faults[1], isolated)
         // kswapd's increment on a locked page printed no swapcache: the flag may follow it.
@@ -126,6 +127,17 @@ struct ReplayHonestyTests {
         writeback[.v5_8] = Self.undetermined(.writeback, .stable_writes)
         writeback[.v5_9] = Verdict(decision: .copy, rule: "B2")
         Self.expect(faults[3], writeback)
+    }
+
+    @Test func speculativeGetLeavesTheMapcountOpen() {
+        let (_, faults) = runChecker(tracePath("scenarios/replay_v5.8_swapin_lookup.txt"), options: Self.all)
+        #expect(faults.count == 1)
+        // Another process's swap-cache lookup printed mapcount 1 before its silent rmap add.
+        #expect(faults[0].inputs.mapcount == nil)
+        #expect(faults[0].inputs.refcount == 3)
+        #expect(faults[0].verdict(.v5_8)?.decision == .undetermined)
+        #expect(faults[0].verdict(.v5_8)?.missing.contains(.mapcount) == true)
+        #expect(faults[0].verdict(.v5_9) == Verdict(decision: .copy, rule: "B2"))
     }
 
     /// Without a kernel version, only a value a page type cannot print decides the convention,

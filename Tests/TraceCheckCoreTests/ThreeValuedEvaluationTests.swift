@@ -25,7 +25,8 @@ struct ThreeValuedEvaluationTests {
         #expect(
             KernelModel.v5_9.evaluate(trylock)
                 == Verdict(decision: .undetermined, rule: nil, missing: [.locked]))
-        // DESIGN.md's example: in the swap cache with mapcount 1, v5.8 depends on swapcount.
+        // TraceCheckCore.md's example (Inputs are three-valued): in the swap cache with mapcount 1,
+        // v5.8 depends on swapcount.
         let swap = P.page { $0.swapcache = true; $0.refcount = 2; $0.swapcount = nil }
         #expect(
             KernelModel.v5_8.evaluate(swap)

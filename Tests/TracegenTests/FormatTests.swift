@@ -3,8 +3,8 @@ import Testing
 @testable import TraceCheckCore
 @testable import tracegen
 
-/// The text conventions of each kernel (TRACE-FORMATS.md §1, §3, §4), size control, zstd,
-/// clocks, lost-event markers and the command line.
+/// The text conventions of each kernel (TraceFormats.md, The ftrace event line, page_ref events,
+/// Page flags), size control, zstd, clocks, lost-event markers and the command line.
 @Suite("tracegen output")
 struct FormatTests {
     /// The same events in each kernel's text: `-%-5d` and 4 irq flags (v5.8), `-%-7d` (v5.9),

@@ -20,12 +20,6 @@ struct HideInputPropertyTests {
 
     static let runs = PropertyTests.runs
 
-    /// Keys whose value the replay fills in from page_ref events that can be stale: the flags
-    /// (end of writeback and unlock print nothing) and a mapcount printed by an increment made
-    /// before the new mapping (a swap-in's swap-cache lookup, like a fork's). Flips after
-    /// hiding these are the replay's staleness rules, tracked as known issues here.
-    static let replayStalenessKeys: Set<String> = ["writeback", "locked", "lru", "swapcache", "mapcount"]
-
     @Test("removing a key, the fork events or a page's earlier events never flips a verdict", arguments: runs)
     func hidingNeverFlips(_ run: PropertyTests.Run) throws {
         let g = try generate(run.config)
@@ -49,9 +43,7 @@ struct HideInputPropertyTests {
         }
 
         var flips: [String] = []
-        var staleReplayFlips: [String] = []
         for (what, hidden) in hidings {
-            let isStalenessKey = Self.replayStalenessKeys.contains { what == "key \($0)" }
             let after = try checkAll(hidden)
             for (line, f) in base {
                 guard let g = after[line] else {
@@ -62,17 +54,12 @@ struct HideInputPropertyTests {
                     let w = g.verdict(m)?.decision
                     if w != v.decision && w != .undetermined {
                         let flip = "\(what): line \(line) \(m.rawValue) \(v.decision.rawValue) (\(v.rule ?? "")) became \(w?.rawValue ?? "nothing") (\(g.verdict(m)?.rule ?? ""))"
-                        if isStalenessKey { staleReplayFlips.append(flip) } else { flips.append(flip) }
+                        flips.append(flip)
                     }
                 }
             }
         }
         #expect(flips.isEmpty, "\(flips.prefix(10).joined(separator: "\n"))")
-        if !staleReplayFlips.isEmpty {
-            withKnownIssue("a replayed flag or mapcount that is stale at the fault", isIntermittent: true) {
-                #expect(staleReplayFlips.isEmpty, "\(staleReplayFlips.prefix(10).joined(separator: "\n"))")
-            }
-        }
     }
 
     /// Every model's verdicts, by line; removing lines keeps the numbering (blank lines).

@@ -57,10 +57,10 @@ struct ScenarioTraceTests {
         }
     }
 
-    /// SEMANTICS.md §4, as the v5.8 scenario traces show it: the decisions of the pre-patch and
-    /// post-patch kernels on each case's fault (undetermined where the trace cannot show the
-    /// input that decides it).
-    @Test("the cases decide as SEMANTICS.md §4 says")
+    /// DecisionTables.md, Divergence cases D1–D14, as the v5.8 scenario traces show it: the
+    /// decisions of the pre-patch and post-patch kernels on each case's fault (undetermined where
+    /// the trace cannot show the input that decides it).
+    @Test("the divergence cases decide as DecisionTables.md says")
     func semanticsTable() throws {
         let table: [String: (v58: String, v59: String)] = [
             "D1": ("reuse A4a", "copy B2"), "D2": ("reuse A4a", "copy B2"), "D3": ("reuse A4b", "copy B2"),

@@ -206,7 +206,7 @@ public final class FlagsCache {
 }
 
 /// A `mapping=%p` value: raw when the text shows a real pointer, possibly hashed otherwise
-/// (TRACE-FORMATS.md §1.5; the pointer mode is decided once per capture).
+/// (TraceFormats.md, Pointers: hashed or raw; the pointer mode is decided once per capture).
 public struct MappingValue: Sendable, Equatable {
     public var value: UInt64
     /// The text itself proves the value is raw (`0x…` as trace-cmd prints, `(nil)`, or a kernel
@@ -421,8 +421,8 @@ public enum ObservedDecision: Equatable, Sendable {
     }
 }
 
-/// A `wp_page:` line (CAPTURE-NOTES.md §4): `pfn` and `decision` are required; every other key
-/// is optional and unknown keys are ignored.
+/// A `wp_page:` line (WpPageLine.md, Fields of the 6.18 capture): `pfn` and `decision` are
+/// required; every other key is optional and unknown keys are ignored.
 public struct WpPageEvent: Sendable, Equatable {
     public var pfn: UInt64
     public var decision: ObservedDecision

@@ -1,10 +1,10 @@
 /// Splits one trace line into its kind and, for event lines, the common prefix fields
 /// (comm, pid, tgid, cpu, timestamp) and the event name and payload as byte ranges.
 ///
-/// Accepted prefixes (TRACE-FORMATS.md §1–2): the kernel's `trace`/`trace_pipe` text
-/// (4- or 5-char irq flags or none, optional `(tgid)`, 6-decimal or bare-integer clocks),
-/// `trace-cmd report` (5-wide pid, 5–7 flag chars, 6 or 9 decimals, padded event name),
-/// and a bare `<event>: <payload>` line as a bpftrace `printf` writes it.
+/// Accepted prefixes (TraceFormats.md, The ftrace event line and trace-cmd report): the kernel's
+/// `trace`/`trace_pipe` text (4- or 5-char irq flags or none, optional `(tgid)`, 6-decimal or
+/// bare-integer clocks), `trace-cmd report` (5-wide pid, 5–7 flag chars, 6 or 9 decimals, padded
+/// event name), and a bare `<event>: <payload>` line as a bpftrace `printf` writes it.
 public enum LineKind: Equatable, Sendable {
     case blank
     /// A `#` comment/header line, or trace-cmd's `cpus=N`.

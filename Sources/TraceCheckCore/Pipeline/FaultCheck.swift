@@ -1,4 +1,4 @@
-/// The verdict classes a fault can carry (DESIGN.md "Verdict classes"); `name` is the stable
+/// The verdict classes a fault can carry (TraceCheckCore.md, Verdict classes); `name` is the stable
 /// JSONL word.
 public enum FaultClass: Hashable, Sendable, Comparable {
     case prePost
@@ -72,7 +72,8 @@ public struct FaultRecord: Sendable {
     /// In the order of the models that were run.
     public var verdicts: [(model: KernelModel, verdict: Verdict)]
     public var classes: [FaultClass]
-    /// SEMANTICS.md §4 divergence case (D1…D14) of a pre≠post fault, when the inputs show it.
+    /// Divergence case (D1…D14; DecisionTables.md, Divergence cases D1–D14) of a pre≠post fault,
+    /// when the inputs show it.
     public var divergenceCase: String?
     public var gapReason: String?
     /// racy-reuse: the task whose refcount increment landed inside the fault.
@@ -220,7 +221,8 @@ public enum FaultCheck {
         return ref > maps + swapReferences + batchReference
     }
 
-    /// Names the SEMANTICS.md §4 case behind a v5.8≠v5.9 fault, from the rows that fired.
+    /// Names the divergence case (DecisionTables.md, Divergence cases D1–D14) behind a v5.8≠v5.9
+    /// fault, from the rows that fired.
     static func divergenceCase(_ i: FaultInputs, pre: Verdict, post: Verdict) -> String? {
         let preRule = pre.rule ?? ""
         if pre.decision == .pteChanged { return "D14" }

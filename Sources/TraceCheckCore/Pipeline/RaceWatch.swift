@@ -1,7 +1,7 @@
-/// Watches reused pages for the "keyhole reference" race (DecisionTables.md, "The keyhole-reference race"): a refcount increment
-/// on the faulting pfn by another task between the fault's entry (its `wp_page` line) and its
-/// completion (the faulting task's next event other than its own refcount operations on that
-/// page), not cancelled by a decrement from the same task inside the window.
+/// Watches reused pages for the "keyhole reference" race (DecisionTables.md, The keyhole-reference
+/// race): a refcount increment on the faulting pfn by another task between the fault's entry (its
+/// `wp_page` line) and its completion (the faulting task's next event other than its own refcount
+/// operations on that page), not cancelled by a decrement from the same task inside the window.
 ///
 /// Every step costs time independent of how many windows are open: windows are found by task
 /// and by page (dictionaries), and expire from a queue in opening order (the event limit) and a

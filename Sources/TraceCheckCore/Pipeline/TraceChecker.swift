@@ -126,7 +126,8 @@ public struct CheckResult: Sendable {
         errors.map(\.message) + notATrace.map(Self.notATraceMessage)
     }
 
-    /// 0 no divergence, 1 divergences found, 2 the input itself is broken (DESIGN.md).
+    /// 0 no divergence, 1 divergences found, 2 the input itself is broken (TraceCheckCore.md, Exit
+    /// status).
     public var exitStatus: Int32 {
         if !errors.isEmpty || !notATrace.isEmpty { return 2 }
         return findings.divergentFaults > 0 ? 1 : 0

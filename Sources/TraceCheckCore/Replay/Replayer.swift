@@ -27,8 +27,8 @@ public struct KernelFacts: Sendable, Equatable {
     }
 }
 
-/// How page_ref's `mapcount=` must be read (TRACE-FORMATS.md §3): `page_mapcount()` up to v6.6,
-/// the raw `_mapcount` (one less, −1 = unmapped) in v6.18.
+/// How page_ref's `mapcount=` must be read (TraceFormats.md, page_ref events): `page_mapcount()` up
+/// to v6.6, the raw `_mapcount` (one less, −1 = unmapped) in v6.18.
 public enum MapcountConvention: Sendable, Equatable {
     case logical, raw, undecided
 }
@@ -367,8 +367,11 @@ public struct Replayer {
             if i.refcount == nil, s.refcount > 0 { i.refcount = Int(s.refcount) }
             let forkStale = printedByForkIncrement(s) || (!sawForkEvents && incrementedByAnotherTask(s, pid: pid))
             // Mapcounts are per page: the head's events say nothing about a tail page's. A
-            // printed 0 (or less) is stale: the faulting PTE maps the page.
-            if i.mapcount == nil, !tail, !forkStale, let m = replayedMapcount(s), m >= 1 { i.mapcount = m }
+            // printed 0 (or less) is stale: the faulting PTE maps the page. A speculative get
+            // (a swap-cache lookup, GUP-fast) prints before the rmap add that may follow it, so
+            // its mapcount is only a lower bound.
+            let speculativeGet = s.lastOp == .modUnless && s.lastIncrementPid >= 0
+            if i.mapcount == nil, !tail, !forkStale, !speculativeGet, let m = replayedMapcount(s), m >= 1 { i.mapcount = m }
             let f = s.flags
             // The faulting task's own increment is not an isolation or a swap-cache insertion
             // still in progress: those end (printing) before the task returns to user space.
@@ -475,8 +478,8 @@ public struct Replayer {
     }
 
     /// The last page_ref event raised the refcount during a fork, before the fork added the new
-    /// mapping and (v5.19+) cleared PageAnonExclusive (TRACE-FORMATS.md §3.1): its mapcount is
-    /// only a lower bound and its anon-exclusive flag is stale.
+    /// mapping and (v5.19+) cleared PageAnonExclusive (TraceFormats.md, When a printed value is
+    /// still current): its mapcount is only a lower bound and its anon-exclusive flag is stale.
     private func printedByForkIncrement(_ s: PageState) -> Bool {
         guard s.lastIncrementPid >= 0, let fork = lastFork[s.lastIncrementPid] else { return false }
         return fork > s.lastRefSeq

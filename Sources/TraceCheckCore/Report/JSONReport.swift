@@ -1,4 +1,4 @@
-/// The machine-readable contract (DESIGN.md "Machine-readable output"): a `meta` object, one
+/// The machine-readable contract (TraceCheckCore.md, Machine-readable output): a `meta` object, one
 /// `fault` object per `wp_page` event in input order, then a `summary`. Field names change only
 /// with a `schema` bump; fields may be added.
 public enum JSONReport {

@@ -78,8 +78,9 @@ public struct FaultInputs: Sendable, Equatable {
     }
 }
 
-/// The words an undetermined verdict uses for what it misses (DESIGN.md's JSONL contract,
-/// plus `pte_changed` and `stable_writes` for the two v5.8 inputs the contract's list lacks).
+/// The words an undetermined verdict uses for what it misses (TraceCheckCore.md, Machine-readable
+/// output, plus `pte_changed` and `stable_writes` for the two v5.8 inputs the contract's list
+/// lacks).
 public enum InputName: String, Sendable, CaseIterable, Comparable {
     case anon, ksm, stable_node, refcount, mapcount, swapcount, swapcache, locked, writeback
     case lru, anon_exclusive, subpage_mapcounts, mm_shared, state
@@ -110,7 +111,7 @@ public enum Decision: String, Sendable, Equatable, CaseIterable {
 }
 
 /// A model's verdict on one fault: the decision, the decision-table row that produced it
-/// (SEMANTICS.md ids: A1…A4e, B1…B5, C1…C5, D-1, F1…F7), and for `undetermined` the inputs
+/// (DecisionTables.md ids: A1…A4e, B1…B5, C1…C5, D-1, F1…F7), and for `undetermined` the inputs
 /// that would settle it.
 public struct Verdict: Sendable, Equatable {
     public var decision: Decision

@@ -1,7 +1,8 @@
 /// The decision procedures, one per model, written as the kernel orders its tests
-/// (SEMANTICS.md §2.1, §3.1, §5.1, §5.2, §5.4). Read order matters: it decides which unknown
-/// inputs an undetermined verdict names. Row ids are the decision-table ids of SEMANTICS.md;
-/// "N0"/"N1" mark the not-anon branch of §1.1.
+/// (DecisionTables.md, the Procedure of each model). Read order matters: it decides which unknown
+/// inputs an undetermined verdict names. Row ids are the decision-table ids of DecisionTables.md;
+/// "N0"/"N1" mark the not-anon branches (DecisionTables.md, Branches that are not anon reuse
+/// decisions).
 extension KernelModel {
     func run(_ c: inout ModelContext) -> ModelOutcome {
         if let notAnon = Self.notAnon(&c) { return notAnon }
@@ -16,7 +17,8 @@ extension KernelModel {
         }
     }
 
-    /// §1.1: the zero page (N0) and non-anon pages (N1) are not anon reuse decisions.
+    /// The zero page (N0) and non-anon pages (N1) are not anon reuse decisions (DecisionTables.md,
+    /// Branches that are not anon reuse decisions).
     private static func notAnon(_ c: inout ModelContext) -> ModelOutcome? {
         // Not anon whether or not it is the zero page: no need to ask which.
         if c.values.zero == nil, c.values.anon == false {
@@ -27,7 +29,7 @@ extension KernelModel {
         return nil
     }
 
-    /// Model A, v5.8 (§2.1–2.3, table §2.5).
+    /// Model A, v5.8 (DecisionTables.md, Model A — v5.8).
     private static func modelA(_ c: inout ModelContext) -> ModelOutcome {
         let ksm = c.bool(.ksm)
         // A1: KSM filter before the page lock.
@@ -68,7 +70,7 @@ extension KernelModel {
         return count <= 1 ? .reuse("A4a") : .copy("A4e")
     }
 
-    /// Model B, v5.9 (§3.1, table §3.4).
+    /// Model B, v5.9 (DecisionTables.md, Model B — v5.9).
     private static func modelB(_ c: inout ModelContext) -> ModelOutcome {
         if c.bool(.ksm) { return .copy("B1") }
         if c.int(.refcount) != 1 { return .copy("B2") }
@@ -86,7 +88,8 @@ extension KernelModel {
             c1: "F2/C1", c2: "F2/C2", c3: "F2/C3", c4: "F2/C4", c5: "F2/C5")
     }
 
-    /// Model C, v5.18 (§5.1); also the non-exclusive part of D/E and F's small folios.
+    /// Model C, v5.18 (DecisionTables.md, Model C — v5.18); also the non-exclusive part of D/E and
+    /// F's small folios.
     private static func modelC(_ c: inout ModelContext, rows: CRows) -> ModelOutcome {
         if c.bool(.ksm) || c.int(.refcount) > 3 { return .copy(rows.c1) }
         var refcount = c.int(.refcount)
@@ -106,15 +109,15 @@ extension KernelModel {
         return .reuse(rows.c5)
     }
 
-    /// Model D, v5.19, and E, v6.6 (§5.2, §5.3). An unshare fault on an exclusive page
-    /// (UNSHARE_OK) is reported as reuse with the same row.
+    /// Model D, v5.19, and E, v6.6 (DecisionTables.md, Model D — v5.19 and Model E — v6.6). An
+    /// unshare fault on an exclusive page (UNSHARE_OK) is reported as reuse with the same row.
     private static func modelD(_ c: inout ModelContext) -> ModelOutcome {
         if c.bool(.anonExclusive) { return .reuse("D-1") }
         return modelC(&c, rows: .plain)
     }
 
-    /// Model F, v6.18 (§5.4). Whether the folio is large is reported as `mapcount`: the
-    /// large path is decided by the folio's large mapcount.
+    /// Model F, v6.18 (DecisionTables.md, Model F — v6.18). Whether the folio is large is reported
+    /// as `mapcount`: the large path is decided by the folio's large mapcount.
     private static func modelF(_ c: inout ModelContext) -> ModelOutcome {
         if c.bool(.anonExclusive) { return .reuse("F1") }
         guard c.bool(.large, as: .mapcount) else { return modelC(&c, rows: .smallFolio) }

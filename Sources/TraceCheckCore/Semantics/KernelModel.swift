@@ -1,6 +1,6 @@
-/// The per-version decision models of `do_wp_page()` for an anonymous page on the
-/// present-PTE write-fault path (SEMANTICS.md §2, §3 and §5). The raw value is the name used
-/// in reports and on the command line.
+/// The per-version decision models of `do_wp_page()` for an anonymous page on the present-PTE
+/// write-fault path (DecisionTables.md, Model A — v5.8 to Model F — v6.18). The raw value is the
+/// name used in reports and on the command line.
 public enum KernelModel: String, CaseIterable, Sendable {
     /// Model A, pre-patch: mapcount + swapcount decide, refcount ignored (except for KSM).
     case v5_8 = "v5.8"
@@ -27,8 +27,8 @@ public enum KernelModel: String, CaseIterable, Sendable {
         }
     }
 
-    /// The first kernel release this model is taken to describe. Model F applies from 6.7,
-    /// where `wp_can_reuse_anon_folio()` appeared (SEMANTICS.md §5.4, inferred); its
+    /// The first kernel release this model is taken to describe. Model F applies from 6.7, where
+    /// `wp_can_reuse_anon_folio()` appeared (DecisionTables.md, Model F — v6.18, inferred); its
     /// large-folio rows are only verified for v6.18.
     public var firstRelease: (major: Int, minor: Int) {
         switch self {
@@ -45,17 +45,18 @@ public enum KernelModel: String, CaseIterable, Sendable {
     /// "6.18.44-fc-v669" or "5.10.0-32-amd64") is expected to follow: the newest model
     /// whose first release is not after it. Only major.minor is read.
     ///
-    /// Returns nil for a string that does not start with `major.minor` and for releases
-    /// before 5.8. Some 4.14.y/4.19.y stable kernels carry Model B (the simplification was
-    /// backported there, SEMANTICS.md §8), but the version alone cannot tell which.
+    /// Returns nil for a string that does not start with `major.minor` and for releases before 5.8.
+    /// Some 4.14.y/4.19.y stable kernels carry Model B (the simplification was backported there,
+    /// DecisionTables.md, Open and unverified points), but the version alone cannot tell which.
     public static func expected(forKernelRelease release: String) -> KernelModel? {
         guard let version = parseMajorMinor(release) else { return nil }
         return allCases.last { $0.firstRelease <= version }
     }
 
     /// The model's verdict on one write fault on a present, write-protected PTE of a private
-    /// mapping (uffd-wp and shared mappings are the caller's to filter, SEMANTICS.md §1.1).
-    /// Pure; unknown inputs are explored as described in `ModelContext`.
+    /// mapping (uffd-wp and shared mappings are the caller's to filter, DecisionTables.md, Branches
+    /// that are not anon reuse decisions). Pure; unknown inputs are explored as described in
+    /// `ModelContext`.
     ///
     /// Rules: "N0" zero page, "N1" not anon (both `.notAnon`); v5.8 "A1", "A2" (`.pteChanged`),
     /// "A3a", "A3b", "A4a"…"A4e"; v5.9 "B1"…"B5"; v5.18 "C1"…"C5"; v5.19 and v6.6 "D-1", then

@@ -1,4 +1,4 @@
-/// Three-valued evaluation of the decision models (DESIGN.md, "Inputs are three-valued").
+/// Three-valued evaluation of the decision models (TraceCheckCore.md, Inputs are three-valued).
 ///
 /// A model is plain code that reads its inputs through a `ModelContext`. A known input is
 /// returned as is. An unknown input becomes a *choice point*: the context hands out the first

@@ -1,4 +1,5 @@
-/// The `wp_page` line (CAPTURE-NOTES.md §4 keys) and the inputs a reader cannot learn at it.
+/// The `wp_page` line (WpPageLine.md, Fields of the 6.18 capture) and the inputs a reader cannot
+/// learn at it.
 ///
 /// `--wp full` prints the whole pre-fault snapshot. `--wp minimal` prints `tgid pfn addr` and
 /// `decision`, plus only what no printed page_ref/ksm event carries at this point:
@@ -11,7 +12,8 @@
 /// * the mapping itself when pointers are hashed (anon/KSM bits are unreadable then);
 /// * `zero=1` for the zero page (it has no page_ref events).
 /// A mapcount printed by a fork's increment is the one stale value a reader can detect
-/// (TRACE-FORMATS.md §3.1): it is left out, and the truth treats it as unknown.
+/// (TraceFormats.md, When a printed value is still current): it is left out, and the truth
+/// treats it as unknown.
 ///
 /// Inputs no line can carry (the PTE changing during v5.8's lock wait, SWP_STABLE_WRITES,
 /// whether lru_add_drain() releases a batch reference, v5.8's largest subpage mapcount) stay
@@ -93,7 +95,8 @@ extension SimKernel {
                 var values: [(inout WPWorld) -> Void] = [{ $0.mapcount = 1; $0.maxSubpageMapcount = 1; $0.largeMapcount = 1 }]
                 if hi >= 2 { values.append { $0.mapcount = 2; $0.maxSubpageMapcount = 2; $0.largeMapcount = 2 } }
                 hidden.append(HiddenInput(name: "mapcount", values: values))
-            } else if Int(v.mapcount) != world.mapcount {
+            } else if Int(v.mapcount) != world.mapcount || v.speculativeGet {
+                // A reader cannot take a mapcount printed by a speculative get as current.
                 f.insert(.mapcount)
             }
             if model.tracksAnonExclusive {

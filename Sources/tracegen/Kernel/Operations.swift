@@ -1,6 +1,7 @@
-/// What processes and kernel threads do to pages, in the order the kernel does it, so the
-/// page_ref events land where a real trace has them (TRACE-FORMATS.md §3 patterns and §3.1
-/// pitfalls: fork takes the reference before the mapping, swap-in and KSM's replace_page too).
+/// What processes and kernel threads do to pages, in the order the kernel does it, so the page_ref
+/// events land where a real trace has them (TraceFormats.md, Reference patterns; and When a printed
+/// value is still current: fork takes the reference before the mapping, swap-in and KSM's
+/// replace_page too).
 ///
 /// Simplifications, all self-consistent: one anon_vma per process; a batch drains at 15 pages;
 /// a THP is split to PTEs right after its first fault; swap-in only on a read access; GUP
@@ -321,9 +322,16 @@ extension SimKernel {
         putPage(h, by: t)
     }
 
-    /// end_page_writeback: prints no page_ref event.
+    /// end_page_writeback. Kernels whose end of writeback holds a reference around clearing the
+    /// flag (get, clear, put) print the cleared flags with the put; older ones print nothing.
     func writebackDone(_ h: Int32) {
+        guard model.writebackEndPrints else {
+            pages[Int(h)].flags.remove(.writeback)
+            return
+        }
+        getPage(h, by: kworker)
         pages[Int(h)].flags.remove(.writeback)
+        putPage(h, by: kworker)
     }
 
     /// A later reclaim pass frees an unmapped, clean swap-cache page: freeze at 2 (isolation +

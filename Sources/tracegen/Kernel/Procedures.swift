@@ -1,5 +1,5 @@
-/// The `do_wp_page()` anon branch of each kernel, step by step (SEMANTICS.md §2.1, §3.1, §5.4),
-/// written against `WPOps` so the same code runs two ways:
+/// The `do_wp_page()` anon branch of each kernel, step by step (DecisionTables.md, Model A — v5.8,
+/// Model B — v5.9, Model F — v6.18), written against `WPOps` so the same code runs two ways:
 /// * dry, on a copy of the fault's state (`DryOps`): the decision for the ground truth, under
 ///   every model and every value of an input the trace cannot show;
 /// * live, against the simulated kernel (`LiveOps`): the chosen kernel's real steps, with their

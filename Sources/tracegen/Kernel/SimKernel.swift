@@ -43,6 +43,9 @@ struct PageView {
     var stableNode: Bool?
     /// The task whose increment was the last printed event (-1: not an increment).
     var incrementPid: Int32 = -1
+    /// The last printed event was a successful speculative get (`page_ref_mod_unless`): a
+    /// swap-cache lookup or GUP-fast, which may be followed by an rmap add that prints nothing.
+    var speculativeGet = false
     var seq: UInt64 = 0
 }
 
@@ -410,6 +413,7 @@ final class SimKernel {
         }
         let increment = (op == .mod || op == .modAndReturn || (op == .modUnless && ret == 1)) && val > 0
         v.incrementPid = increment ? tasks[Int(t)].pid : -1
+        v.speculativeGet = op == .modUnless && ret == 1
         v.seq = w.eventSeq
         pages[Int(h)].view = v
     }

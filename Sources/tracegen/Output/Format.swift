@@ -22,7 +22,7 @@ struct SimFlags: OptionSet, Hashable, Sendable {
 }
 
 enum FlagNames {
-    /// (bit, name) in `show_page_flags()` table order (TRACE-FORMATS.md §4).
+    /// (bit, name) in `show_page_flags()` table order (TraceFormats.md, Page flags).
     static let v5: [(SimFlags, StaticString)] = [
         (.locked, "locked"), (.referenced, "referenced"), (.uptodate, "uptodate"), (.dirty, "dirty"),
         (.lru, "lru"), (.active, "active"), (.swapcache, "owner_priv_1"), (.writeback, "writeback"),
@@ -66,8 +66,9 @@ struct FlagPrinter {
     }
 }
 
-/// `%p` as plain `trace` prints it: hashed to 32 bits and zero-padded (v5.8/v5.9 default),
-/// or raw (`nohash-ptr`, trace-cmd). NULL prints as zeros either way (TRACE-FORMATS.md §1.5).
+/// `%p` as plain `trace` prints it: hashed to 32 bits and zero-padded (v5.8/v5.9 default), or raw
+/// (`nohash-ptr`, trace-cmd). NULL prints as zeros either way (TraceFormats.md, Pointers: hashed or
+/// raw).
 struct PointerPrinter {
     let raw: Bool
     let key: UInt64

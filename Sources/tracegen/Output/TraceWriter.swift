@@ -4,9 +4,10 @@
 /// event), and with `--clock local` per-CPU offsets and the merge by printed time.
 ///
 /// It also keeps what a reader of the printed lines can know about each page's refcount
-/// (the re-sync rule of DESIGN.md: a count that does not add up, or any lost span, makes a
-/// page uncertain until a printed event's count adds up again). That is applied in final
-/// output order, so a fault's ground truth can say "state gap" exactly when a reader must.
+/// (TraceFormats.md, When a printed value is still current, the re-sync rule: a count that does not
+/// add up, or any lost span, makes a page uncertain until a printed event's count adds up again).
+/// That is applied in final output order, so a fault's ground truth can say "state gap" exactly
+/// when a reader must.
 
 enum RefOp: UInt8 {
     case set, mod, modAndTest, modAndReturn, modUnless, freeze, unfreeze
@@ -333,7 +334,8 @@ final class TraceWriter {
         flushIfNeeded()
     }
 
-    /// The re-sync rule (DESIGN.md, Replayer): a printed count that adds up verifies the page.
+    /// The re-sync rule (TraceFormats.md, When a printed value is still current): a printed count
+    /// that adds up verifies the page.
     private func readerSees(page p: Int, op: RefOp, count: Int32, val: Int32, ret: Int32) {
         let seen = readerSeen[p]
         let expected: Int32?
