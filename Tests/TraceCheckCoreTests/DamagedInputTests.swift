@@ -296,6 +296,23 @@ struct DamagedInputTests {
         #expect(r.err.contains("corrupt zstd data in frame 2 (starting at compressed byte \(frame1.count)), after decompressed line 200"), "\(r.err)")
     }
 
+    /// A frame that fits the output buffer whole, damaged only in its checksum: the lines
+    /// decoded before libzstd checks it are still read (its one-shot path, taken when the output
+    /// has room for the whole frame, reports no output at all). The last block, held inside
+    /// libzstd until the check, is lost with the error.
+    @Test func aDamagedFrameKeepsTheLinesDecodedBeforeTheDamage() throws {
+        let text = InputFixtures.generatedTrace(lines: 2000)
+        var frame = InputFixtures.zstdFrame(text)
+        frame[frame.count - 1] ^= 0xFF  // the frame's content checksum
+        let (lines, error, _) = try InputFixtures.collectFile(frame)
+        #expect(lines.count >= 1000 && lines.count < 2000)
+        guard case .corrupt(_, _, let frameNumber, _, _)? = error as? InputError else {
+            Issue.record("expected a corrupt-frame error, got \(String(describing: error))")
+            return
+        }
+        #expect(frameNumber == 1)
+    }
+
     @Test func aFrameOverTheWindowLimitIsReportedAsSuch() {
         // Frame header: magic, descriptor (no single segment), window descriptor 2^32
         // (exponent 22: past zstd --long=31), then a raw block.

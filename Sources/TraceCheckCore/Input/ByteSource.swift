@@ -213,8 +213,11 @@ public final class FileByteSource: ByteSource {
                 continue
             }
             do {
+                // At most one step of output per call: given room for a whole frame, libzstd
+                // decodes it in one shot and, if the frame turns out damaged, reports no output
+                // at all, losing every line before the damage.
                 lastHint = try decoder.decompress(
-                    into: base, outSize: count, outPos: &outPos,
+                    into: base, outSize: min(count, outPos + Self.decodeStep), outPos: &outPos,
                     from: input, inSize: inEnd, inPos: &inPos)
             } catch {
                 return try fail(corrupt(error), produced: outPos)
@@ -226,6 +229,9 @@ public final class FileByteSource: ByteSource {
         }
         return outPos
     }
+
+    /// libzstd's own streaming output size (`ZSTD_DStreamOutSize()`, one block).
+    static let decodeStep = 128 * 1024
 
     private func corrupt(_ error: ZstdError) -> InputError {
         if error.isMemoryLimit {
