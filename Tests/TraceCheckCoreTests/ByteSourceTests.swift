@@ -179,7 +179,8 @@ struct ByteSourceTests {
         defer { InputFixtures.remove(path) }
         let source = try openByteSource(path: path)
         let got = InputFixtures.collect(source, chunkSize: chunkSize)
-        #expect(got.error as? InputError == .truncated(path: path, compressedBytesRead: damaged.count))
+        #expect(got.error as? InputError
+            == .truncated(path: path, compressedBytesRead: damaged.count, frame: 1, frameOffset: 0))
         // Everything delivered is a prefix of the real lines: no partial line, no garbage.
         #expect(got.lines.count < expected.count || cutBytes <= 4)
         #expect(Array(expected.prefix(got.lines.count)) == got.lines)
@@ -189,7 +190,7 @@ struct ByteSourceTests {
             #expect(expected.count - got.lines.count < 128 * 1024 / 60)
         }
         #expect((got.error as? InputError)?.message
-            == "\(path): truncated zstd stream: the last frame is incomplete (read \(damaged.count) compressed bytes)")
+            == "\(path): truncated zstd stream: the last frame is incomplete (frame 1, starting at compressed byte 0) (read \(damaged.count) compressed bytes)")
     }
 
     @Test func zstdHeaderOnlyIsTruncated() throws {
@@ -234,7 +235,7 @@ struct ByteSourceTests {
             #expect(!name.isEmpty)
             #expect(frameNumber == 1 && offset == 0) // one frame, starting the file
             #expect(error.message.hasPrefix("\(path): corrupt zstd data in frame 1 (starting at compressed byte 0): "))
-        case .truncated(let p, _):
+        case .truncated(let p, _, _, _, _):
             #expect(p == path)
         default:
             Issue.record("unexpected \(error)")

@@ -313,6 +313,16 @@ struct DamagedInputTests {
         #expect(frameNumber == 1)
     }
 
+    @Test func aTruncatedCaptureNamesTheFrameAndTheLineReached() {
+        let first = Array((0..<200).map { "           a-1     [000] .... 1.\(String(100_000 + $0)): other_event: x=\($0)\n" }.joined().utf8)
+        let frame1 = InputFixtures.zstdFrame(first)
+        let second = InputFixtures.zstdFrame(Array("           a-1     [000] .... 3.000001: other_event: y\n".utf8))
+        // Cut inside the second frame's only block: nothing of it is decoded.
+        let r = Self.run([frame1 + second.prefix(second.count / 2)], suffixes: [".zst"])
+        #expect(r.status == 2)
+        #expect(r.err.contains("truncated zstd stream: the last frame is incomplete (frame 2, starting at compressed byte \(frame1.count)), after decompressed line 200"), "\(r.err)")
+    }
+
     @Test func aFrameOverTheWindowLimitIsReportedAsSuch() {
         // Frame header: magic, descriptor (no single segment), window descriptor 2^32
         // (exponent 22: past zstd --long=31), then a raw block.

@@ -208,7 +208,9 @@ public final class FileByteSource: ByteSource {
                     return try fail(corrupt(error), produced: outPos)
                 }
                 if lastHint != 0 && outPos == before {
-                    return try fail(.truncated(path: path, compressedBytesRead: compressedBytesRead), produced: outPos)
+                    return try fail(.truncated(
+                        path: path, compressedBytesRead: compressedBytesRead,
+                        frame: framesCompleted + 1, frameOffset: frameStart), produced: outPos)
                 }
                 continue
             }

@@ -15,8 +15,10 @@ public enum InputError: Error, Equatable, Sendable {
     case frameTooLarge(path: String, frame: Int, frameOffset: Int, zstdError: String)
     /// A later input's metadata header names another kernel than the one in use.
     case mixedKernels(path: String, kernel: String, earlier: String)
-    /// The input ended inside a zstd frame: the last frame is incomplete.
-    case truncated(path: String, compressedBytesRead: Int)
+    /// The input ended inside a zstd frame: the last frame is incomplete. `frame` (from 1) and
+    /// `frameOffset` say which frame was cut; `line` is the last complete decompressed line
+    /// before the cut, when the reader knows it.
+    case truncated(path: String, compressedBytesRead: Int, frame: Int? = nil, frameOffset: Int? = nil, line: Int? = nil)
     /// libzstd could not allocate its decoder.
     case outOfMemory(path: String)
 
@@ -24,7 +26,7 @@ public enum InputError: Error, Equatable, Sendable {
     public var path: String {
         switch self {
         case .cannotOpen(let path, _, _), .readError(let path, _, _),
-            .corrupt(let path, _, _, _, _), .truncated(let path, _), .outOfMemory(let path),
+            .corrupt(let path, _, _, _, _), .truncated(let path, _, _, _, _), .outOfMemory(let path),
             .frameTooLarge(let path, _, _, _), .mixedKernels(let path, _, _):
             return path
         }
@@ -48,8 +50,10 @@ public enum InputError: Error, Equatable, Sendable {
         case .mixedKernels(_, let kernel, let earlier):
             return "\(name): its header says kernel \(kernel), but an earlier input said \(earlier); "
                 + "captures of different kernels are not checked together (check each on its own, or give --kernel)"
-        case .truncated(_, let count):
-            return "\(name): truncated zstd stream: the last frame is incomplete (read \(count) compressed bytes)"
+        case .truncated(_, let count, let frame, let offset, let line):
+            let which = frame.map { f in " (frame \(f)" + (offset.map { ", starting at compressed byte \($0)" } ?? "") + ")" } ?? ""
+            let reached = line.map { ", after decompressed line \($0)" } ?? ""
+            return "\(name): truncated zstd stream: the last frame is incomplete\(which)\(reached) (read \(count) compressed bytes)"
         case .outOfMemory:
             return "\(name): cannot allocate the zstd decoder"
         }
@@ -57,10 +61,14 @@ public enum InputError: Error, Equatable, Sendable {
 
     /// The same error, knowing the last complete line read before it.
     func reached(line: Int) -> InputError {
-        if case .corrupt(let path, let zstdError, let frame, let offset, nil) = self {
+        switch self {
+        case .corrupt(let path, let zstdError, let frame, let offset, nil):
             return .corrupt(path: path, zstdError: zstdError, frame: frame, frameOffset: offset, line: line)
+        case .truncated(let path, let count, let frame, let offset, nil):
+            return .truncated(path: path, compressedBytesRead: count, frame: frame, frameOffset: offset, line: line)
+        default:
+            return self
         }
-        return self
     }
 
     /// `"-"` is shown as `<stdin>`.
