@@ -470,7 +470,7 @@ public struct TraceChecker {
         let concurrencyWindow = joined.replayed && !joined.stateGap && wp.refcount == nil && resolution != nil
         if concurrencyWindow, let resolution {
             concurrency.open(faultID: id, pid: p.pid, pfn: wp.pfn, headPfn: joined.headPfn,
-                             time: p.timestamp, resolution: resolution, lineInputs: replayer.lineInputs(wp))
+                             time: p.timestamp, resolution: resolution, lineInputs: joined.lineInputs)
         }
         if waitsForSnapshot { awaitingSnapshot.insert(id) }
         if raceWindow || concurrencyWindow || waitsForSnapshot {

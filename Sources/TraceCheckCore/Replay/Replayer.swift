@@ -303,6 +303,7 @@ public struct Replayer {
     public func join(_ wp: WpPageEvent, pid: Int32 = -1, time: (ns: Int64, resolution: Int64)? = nil) -> JoinedFault {
         var j = joinState(wp, pid: pid, time: time)
         withoutInputsTheKernelLacks(&j.inputs)
+        withoutInputsTheKernelLacks(&j.lineInputs)
         return j
     }
 
@@ -325,11 +326,13 @@ public struct Replayer {
         switch folioSite(wp) {
         case .untracked:
             j.inputs = i
+            j.lineInputs = i
             return j
         case .headUnknown:
             // A compound tail whose head is not known: the folio's refcount is unknown.
             if i.large == nil { i.large = true }
             j.inputs = i
+            j.lineInputs = i
             return j
         case .page(let state, let head, let isTail, let pmdSized):
             s = state; headPfn = head; tail = isTail
@@ -341,6 +344,7 @@ public struct Replayer {
         }
         j.replayed = true
         let lineInputs = i
+        j.lineInputs = i
         let certain = !s.countGap && s.verifiedEpoch == lostEpoch
         if replayMode {
             // Replay mode: the decision inputs come from page_ref/ksm events.
@@ -408,7 +412,7 @@ public struct Replayer {
 
     /// The inputs the fault's own line gives (and what the capture showed about the zero page
     /// and the pointer mode), before any replayed state is joined.
-    public func lineInputs(_ wp: WpPageEvent) -> FaultInputs {
+    private func lineInputs(_ wp: WpPageEvent) -> FaultInputs {
         var i = FaultInputs()
         i.zero = wp.zero ?? (zeroPfn.map { $0 == wp.pfn } ?? nil)
         i.anon = wp.anon
@@ -524,4 +528,7 @@ public struct JoinedFault: Sendable {
     public var replayed = false
     public var stateGap = false
     public var gapReason: String?
+    /// What the fault's own line says, with the folio facts the join adds (a tail is large):
+    /// the inputs left when the replayed state turns out unknown after the line.
+    public var lineInputs = FaultInputs()
 }
