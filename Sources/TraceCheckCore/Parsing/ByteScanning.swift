@@ -10,15 +10,6 @@
 
 @inlinable func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
 
-@inlinable func hexValue(_ b: UInt8) -> UInt64? {
-    switch b {
-    case 0x30...0x39: return UInt64(b &- 0x30)
-    case 0x61...0x66: return UInt64(b &- 0x61 &+ 10)
-    case 0x41...0x46: return UInt64(b &- 0x41 &+ 10)
-    default: return nil
-    }
-}
-
 /// The value of a hex digit, or a value above 15.
 @inline(__always) func hexDigit(_ c: UInt8) -> UInt8 {
     let d = c &- 0x30

@@ -91,11 +91,6 @@ public final class ByteOutput {
         s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
-    /// A signed decimal, as `String(v)` prints it.
-    @inline(__always) func appendDecimal<T: BinaryInteger>(_ v: T) {
-        appendDecimal64(Int64(v))
-    }
-
     /// Two digits per step from a table of "00"…"99".
     func appendDecimal64(_ x: Int64) {
         reserve(20)
